@@ -1,0 +1,228 @@
+//! Derived scan data: what analyzers need beyond positions and triangles, computed lazily,
+//! once per scan, and safe to share across threads.
+//!
+//! Each piece sits in a [`OnceLock`]: the first caller computes it, later callers (on any
+//! thread) get the same value. [`DerivedData::ensure`] computes a set of pieces up front, in
+//! parallel, for the union of what the loaded analyzers declared they need.
+//!
+//! ```
+//! use imprint_core::{Scan, derived::DerivedData};
+//! let scan = Scan::new(
+//!     vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+//!     vec![[0, 1, 2]],
+//! ).unwrap();
+//! let derived = DerivedData::new(&scan);
+//! assert_eq!(derived.boundary_loops().loops.len(), 1);
+//! assert_eq!(derived.components().count(), 1);
+//! ```
+
+mod bvh;
+mod curvature;
+mod normals;
+mod topology;
+
+pub use bvh::{Bvh, ClosestPoint, RayHit};
+pub use curvature::Curvature;
+pub use normals::{face_normals_and_areas, vertex_normals};
+pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};
+
+use crate::scan::Scan;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// One piece of derived data, as analyzers name it in their manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum DerivedKind {
+    /// Vertex → incident faces.
+    VertexFaces,
+    /// Undirected edges with their faces; boundary and non-manifold edges.
+    EdgeMap,
+    /// Boundary loops, the outer trim loop told apart from holes.
+    BoundaryLoops,
+    /// Connected components.
+    Components,
+    /// Unit face normals and face areas.
+    FaceNormals,
+    /// Area-weighted unit vertex normals.
+    VertexNormals,
+    /// Vertex → neighbouring vertices.
+    Adjacency,
+    /// Mean, Gaussian and principal curvatures per vertex.
+    Curvature,
+    /// Bounding-volume hierarchy for ray casts and closest points.
+    Bvh,
+}
+
+impl DerivedKind {
+    /// Every kind, in dependency order.
+    pub const ALL: [DerivedKind; 9] = [
+        Self::VertexFaces,
+        Self::EdgeMap,
+        Self::BoundaryLoops,
+        Self::Components,
+        Self::FaceNormals,
+        Self::VertexNormals,
+        Self::Adjacency,
+        Self::Curvature,
+        Self::Bvh,
+    ];
+}
+
+/// The derived data of one scan. Cheap to create; every piece is computed on first use.
+pub struct DerivedData<'a> {
+    scan: &'a Scan,
+    vertex_faces: OnceLock<Csr>,
+    edges: OnceLock<EdgeMap>,
+    loops: OnceLock<BoundaryLoops>,
+    components: OnceLock<Components>,
+    face_normals: OnceLock<(Vec<[f32; 3]>, Vec<f32>)>,
+    vertex_normals: OnceLock<Vec<[f32; 3]>>,
+    adjacency: OnceLock<Csr>,
+    curvature: OnceLock<Curvature>,
+    bvh: OnceLock<Bvh>,
+}
+
+impl<'a> DerivedData<'a> {
+    /// Derived data for `scan`; nothing is computed yet.
+    pub fn new(scan: &'a Scan) -> Self {
+        Self {
+            scan,
+            vertex_faces: OnceLock::new(),
+            edges: OnceLock::new(),
+            loops: OnceLock::new(),
+            components: OnceLock::new(),
+            face_normals: OnceLock::new(),
+            vertex_normals: OnceLock::new(),
+            adjacency: OnceLock::new(),
+            curvature: OnceLock::new(),
+            bvh: OnceLock::new(),
+        }
+    }
+
+    /// The scan this data is derived from.
+    pub fn scan(&self) -> &'a Scan {
+        self.scan
+    }
+
+    /// Computes the given pieces now, in parallel where they are independent.
+    pub fn ensure(&self, kinds: &[DerivedKind]) {
+        use rayon::prelude::*;
+        // The BVH build is the longest independent piece: start it beside the rest.
+        rayon::join(
+            || {
+                if kinds.contains(&DerivedKind::Bvh) {
+                    self.bvh();
+                }
+            },
+            || {
+                kinds
+                    .par_iter()
+                    .filter(|k| **k != DerivedKind::Bvh)
+                    .for_each(|k| self.compute(*k));
+            },
+        );
+    }
+
+    fn compute(&self, kind: DerivedKind) {
+        match kind {
+            DerivedKind::VertexFaces => drop(self.vertex_faces()),
+            DerivedKind::EdgeMap => drop(self.edges()),
+            DerivedKind::BoundaryLoops => drop(self.boundary_loops()),
+            DerivedKind::Components => drop(self.components()),
+            DerivedKind::FaceNormals => drop(self.face_normals()),
+            DerivedKind::VertexNormals => drop(self.vertex_normals()),
+            DerivedKind::Adjacency => drop(self.adjacency()),
+            DerivedKind::Curvature => drop(self.curvature()),
+            DerivedKind::Bvh => drop(self.bvh()),
+        }
+    }
+
+    /// Vertex → incident faces.
+    pub fn vertex_faces(&self) -> &Csr {
+        self.vertex_faces
+            .get_or_init(|| Csr::vertex_faces(self.scan.positions.len(), &self.scan.triangles))
+    }
+
+    /// Undirected edges, boundary and non-manifold edges.
+    pub fn edges(&self) -> &EdgeMap {
+        self.edges
+            .get_or_init(|| EdgeMap::build(&self.scan.triangles, self.vertex_faces()))
+    }
+
+    /// Boundary loops with the outer trim loop identified.
+    pub fn boundary_loops(&self) -> &BoundaryLoops {
+        self.loops
+            .get_or_init(|| BoundaryLoops::build(self.scan, self.edges(), self.components()))
+    }
+
+    /// Connected components (faces sharing a vertex are connected).
+    pub fn components(&self) -> &Components {
+        self.components.get_or_init(|| Components::build(self.scan))
+    }
+
+    /// Unit face normals (zero for degenerate faces).
+    pub fn face_normals(&self) -> &[[f32; 3]] {
+        &self.face_pair().0
+    }
+
+    /// Face areas in mm².
+    pub fn face_areas(&self) -> &[f32] {
+        &self.face_pair().1
+    }
+
+    fn face_pair(&self) -> &(Vec<[f32; 3]>, Vec<f32>) {
+        self.face_normals
+            .get_or_init(|| face_normals_and_areas(&self.scan.positions, &self.scan.triangles))
+    }
+
+    /// Area-weighted unit vertex normals.
+    pub fn vertex_normals(&self) -> &[[f32; 3]] {
+        self.vertex_normals
+            .get_or_init(|| vertex_normals(&self.scan.positions, &self.scan.triangles))
+    }
+
+    /// Vertex → neighbouring vertices (sorted, no duplicates).
+    pub fn adjacency(&self) -> &Csr {
+        self.adjacency
+            .get_or_init(|| Csr::adjacency(self.scan.positions.len(), self.edges()))
+    }
+
+    /// Per-vertex curvature.
+    pub fn curvature(&self) -> &Curvature {
+        self.curvature.get_or_init(|| {
+            Curvature::build(
+                &self.scan.positions,
+                &self.scan.triangles,
+                self.vertex_normals(),
+                &self.edges().boundary_vertices(self.scan.positions.len()),
+            )
+        })
+    }
+
+    /// The BVH for spatial queries.
+    pub fn bvh(&self) -> &Bvh {
+        self.bvh
+            .get_or_init(|| Bvh::build(&self.scan.positions, &self.scan.triangles))
+    }
+
+    /// Which pieces have been computed so far.
+    pub fn computed(&self) -> Vec<DerivedKind> {
+        let done = [
+            self.vertex_faces.get().is_some(),
+            self.edges.get().is_some(),
+            self.loops.get().is_some(),
+            self.components.get().is_some(),
+            self.face_normals.get().is_some(),
+            self.vertex_normals.get().is_some(),
+            self.adjacency.get().is_some(),
+            self.curvature.get().is_some(),
+            self.bvh.get().is_some(),
+        ];
+        DerivedKind::ALL
+            .iter()
+            .zip(done)
+            .filter_map(|(k, d)| d.then_some(*k))
+            .collect()
+    }
+}

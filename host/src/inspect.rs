@@ -1,0 +1,175 @@
+//! `imprint inspect`: what a scan file holds — format, counts, bounding box, boundary loops
+//! (the outer trim loop told apart from holes), components, non-manifold edges, warnings and
+//! timings — as text for a person or JSON for a machine.
+
+use imprint_core::derived::DerivedData;
+use imprint_core::io::{self, labels, LoadError};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// One boundary loop as `inspect` reports it.
+#[derive(Debug, Serialize)]
+pub struct LoopSummary {
+    /// Perimeter, mm.
+    pub length_mm: f32,
+    /// Largest extent, mm.
+    pub diameter_mm: f32,
+    /// Area of the patch that would close it, mm².
+    pub spanning_area_mm2: f32,
+    /// Number of boundary vertices.
+    pub vertices: usize,
+    /// The outer trim boundary (not a hole).
+    pub is_outer: bool,
+    /// Centre of the loop, mm.
+    pub centroid: [f32; 3],
+}
+
+/// Everything `inspect` reports about one file.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    /// The file.
+    pub path: String,
+    /// Detected format.
+    pub format: &'static str,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Vertices after welding.
+    pub vertices: usize,
+    /// Vertices as stored in the file.
+    pub raw_vertices: usize,
+    /// Triangles.
+    pub triangles: usize,
+    /// Bounding box minimum and maximum, mm.
+    pub bounding_box: [[f32; 3]; 2],
+    /// What the file carries besides geometry.
+    pub carries: Vec<&'static str>,
+    /// Boundary loops, longest first.
+    pub boundary_loops: Vec<LoopSummary>,
+    /// Connected components.
+    pub components: usize,
+    /// Edges used by three or more faces.
+    pub non_manifold_edges: usize,
+    /// Edges whose two faces disagree in orientation.
+    pub flipped_edges: usize,
+    /// Load and validation warnings.
+    pub warnings: Vec<String>,
+    /// Time to read, parse, weld and validate, ms.
+    pub load_ms: f64,
+    /// Time for the topology (edges, loops, components), ms.
+    pub topology_ms: f64,
+}
+
+/// Loads and inspects a scan, with an optional label sidecar.
+pub fn inspect(path: &Path, labels_path: Option<&Path>) -> Result<Inspection, LoadError> {
+    let t0 = Instant::now();
+    let mut scan = io::load(path)?;
+    if let Some(lp) = labels_path {
+        let file = labels::read_label_file(lp)?;
+        labels::attach(&mut scan, &file, lp)?;
+    }
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let t1 = Instant::now();
+    let derived = DerivedData::new(&scan);
+    let loops = derived.boundary_loops();
+    let edges = derived.edges();
+    let topology_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let (lo, hi) = scan.bounding_box();
+    let carries = [
+        ("vertex normals", scan.normals.is_some()),
+        ("vertex colours", scan.colors.is_some()),
+        ("face colours", scan.face_colors.is_some()),
+        ("vertex FDI labels", scan.labels.is_some()),
+        ("face labels", scan.face_labels.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, has)| has.then_some(name))
+    .collect();
+    Ok(Inspection {
+        path: path.display().to_string(),
+        format: scan.source.format.name(),
+        bytes: scan.source.bytes,
+        vertices: scan.vertex_count(),
+        raw_vertices: scan.source.raw_vertices,
+        triangles: scan.triangle_count(),
+        bounding_box: [lo, hi],
+        carries,
+        boundary_loops: loops
+            .loops
+            .iter()
+            .map(|l| LoopSummary {
+                length_mm: l.length_mm,
+                diameter_mm: l.diameter_mm,
+                spanning_area_mm2: l.spanning_area_mm2,
+                vertices: l.vertices.len(),
+                is_outer: l.is_outer,
+                centroid: l.centroid,
+            })
+            .collect(),
+        components: derived.components().count(),
+        non_manifold_edges: edges.non_manifold.len(),
+        flipped_edges: edges.flipped,
+        warnings: scan.warnings.iter().map(|w| w.message.clone()).collect(),
+        load_ms,
+        topology_ms,
+    })
+}
+
+impl Inspection {
+    /// A human-readable summary.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let [lo, hi] = self.bounding_box;
+        let _ = writeln!(s, "{}", self.path);
+        let _ = writeln!(s, "  format      {} ({} bytes)", self.format, self.bytes);
+        let _ = writeln!(
+            s,
+            "  mesh        {} vertices ({} in file), {} triangles",
+            self.vertices, self.raw_vertices, self.triangles
+        );
+        let _ = writeln!(
+            s,
+            "  size        {:.2} x {:.2} x {:.2} mm",
+            hi[0] - lo[0],
+            hi[1] - lo[1],
+            hi[2] - lo[2]
+        );
+        if !self.carries.is_empty() {
+            let _ = writeln!(s, "  carries     {}", self.carries.join(", "));
+        }
+        let outer = self.boundary_loops.iter().filter(|l| l.is_outer).count();
+        let _ = writeln!(
+            s,
+            "  boundary    {} loop(s): {} outer trim, {} hole(s)",
+            self.boundary_loops.len(),
+            outer,
+            self.boundary_loops.len() - outer
+        );
+        for l in self.boundary_loops.iter().take(10) {
+            let what = if l.is_outer { "outer" } else { "hole " };
+            let _ = writeln!(
+                s,
+                "    {what} {:8.2} mm around, {:6.2} mm across, {} vertices",
+                l.length_mm, l.diameter_mm, l.vertices
+            );
+        }
+        if self.boundary_loops.len() > 10 {
+            let _ = writeln!(s, "    … {} more", self.boundary_loops.len() - 10);
+        }
+        let _ = writeln!(
+            s,
+            "  topology    {} component(s), {} non-manifold edge(s), {} flipped edge(s)",
+            self.components, self.non_manifold_edges, self.flipped_edges
+        );
+        for w in &self.warnings {
+            let _ = writeln!(s, "  warning     {w}");
+        }
+        let _ = writeln!(
+            s,
+            "  time        load {:.1} ms, topology {:.1} ms",
+            self.load_ms, self.topology_ms
+        );
+        s
+    }
+}
