@@ -15,6 +15,7 @@
 pub mod derived;
 pub mod io;
 pub mod scan;
+pub mod shapes;
 pub mod tooth;
 pub mod util;
 mod validate;

@@ -16,9 +16,11 @@ mod ply;
 mod stl;
 mod text;
 mod weld;
+mod write;
 
 pub use error::{LoadError, LoadErrorKind, Location};
 pub use weld::{weld, Weld};
+pub use write::{write_ply_binary, write_stl_binary};
 
 use crate::scan::{Scan, SourceFormat};
 use std::path::Path;

@@ -1,0 +1,249 @@
+//! Derived scan data on constructed meshes with known answers.
+
+use imprint_core::derived::DerivedData;
+use imprint_core::io::{weld, Weld};
+use imprint_core::shapes::{grid_plane, icosphere, open_box, punch_holes, to_scan};
+use imprint_core::Scan;
+use std::f32::consts::PI;
+
+#[test]
+fn sphere_curvature_is_one_over_radius() {
+    let r = 5.0;
+    let scan = to_scan(icosphere(r, 4));
+    let d = DerivedData::new(&scan);
+    let c = d.curvature();
+    for v in 0..scan.vertex_count() {
+        assert!(
+            (c.mean[v] - 1.0 / r).abs() < 0.02 / r,
+            "H[{v}] = {}",
+            c.mean[v]
+        );
+        assert!(
+            (c.gaussian[v] - 1.0 / (r * r)).abs() < 0.05 / (r * r),
+            "K[{v}] = {}",
+            c.gaussian[v]
+        );
+        assert!((c.k1[v] - 1.0 / r).abs() < 0.05 / r && (c.k2[v] - 1.0 / r).abs() < 0.05 / r);
+    }
+    assert!(c.on_boundary.iter().all(|b| !b));
+}
+
+#[test]
+fn plane_curvature_is_zero_and_boundary_marked() {
+    let scan = to_scan(grid_plane(20, 10.0));
+    let d = DerivedData::new(&scan);
+    let c = d.curvature();
+    assert!(c.mean.iter().chain(&c.gaussian).all(|v| v.abs() < 1e-4));
+    assert_eq!(c.on_boundary.iter().filter(|b| **b).count(), 80);
+}
+
+#[test]
+fn plane_with_three_holes_has_one_outer_loop_and_three_holes() {
+    let centres = [[12.0, 12.0], [35.0, 15.0], [25.0, 38.0]];
+    let radius = 3.0;
+    let scan = to_scan(punch_holes(grid_plane(100, 50.0), &centres, radius));
+    let d = DerivedData::new(&scan);
+    let loops = d.boundary_loops();
+    assert_eq!(loops.loops.len(), 4);
+    let outer: Vec<_> = loops.outer().collect();
+    assert_eq!(outer.len(), 1);
+    assert!(
+        (outer[0].length_mm - 200.0).abs() < 1e-3,
+        "outer length {}",
+        outer[0].length_mm
+    );
+    for hole in loops.holes() {
+        let near = centres
+            .iter()
+            .map(|c| (hole.centroid[0] - c[0]).hypot(hole.centroid[1] - c[1]))
+            .fold(f32::MAX, f32::min);
+        assert!(
+            near < 0.3,
+            "hole centroid {:?} is {near} mm from every true centre",
+            hole.centroid
+        );
+        assert!(
+            (hole.diameter_mm - 2.0 * radius).abs() < 0.15 * 2.0 * radius,
+            "diameter {}",
+            hole.diameter_mm
+        );
+        let area = PI * radius * radius;
+        assert!(
+            (hole.spanning_area_mm2 - area).abs() < 0.2 * area,
+            "area {}",
+            hole.spanning_area_mm2
+        );
+        assert!(hole.closed && !hole.is_outer);
+    }
+    assert_eq!(d.components().count(), 1);
+}
+
+#[test]
+fn open_box_has_its_rim_as_outer_loop() {
+    let scan = to_scan(open_box(10.0, 8));
+    let d = DerivedData::new(&scan);
+    let loops = d.boundary_loops();
+    assert_eq!(loops.loops.len(), 1);
+    assert!(loops.loops[0].is_outer);
+    assert!((loops.loops[0].length_mm - 40.0).abs() < 1e-3);
+    assert_eq!(loops.loops[0].vertices.len(), 32);
+    assert!(d.edges().non_manifold.is_empty());
+    assert_eq!(d.edges().flipped, 0, "the box is consistently wound");
+    // Outward winding: the bottom's normals point down.
+    let bottom = d.face_normals()[0];
+    assert!(bottom[2] < -0.99, "{bottom:?}");
+}
+
+#[test]
+fn closed_cast_with_a_hole_has_no_outer_loop() {
+    let (positions, mut triangles) = icosphere(20.0, 4);
+    // The four children of one face of the last subdivision: one triangular hole.
+    triangles.drain(0..4);
+    let scan = to_scan((positions, triangles));
+    let d = DerivedData::new(&scan);
+    let loops = d.boundary_loops();
+    assert_eq!(loops.loops.len(), 1);
+    assert!(
+        !loops.loops[0].is_outer,
+        "a small hole in a closed cast is not a trim boundary"
+    );
+}
+
+#[test]
+fn components_count_disjoint_shells_largest_first() {
+    let (mut p, mut t) = icosphere(2.0, 2);
+    let (q, u) = icosphere(1.0, 1);
+    let offset = p.len() as u32;
+    p.extend(q.iter().map(|v| [v[0] + 10.0, v[1], v[2]]));
+    t.extend(u.iter().map(|f| f.map(|i| i + offset)));
+    let scan = to_scan((p, t));
+    let d = DerivedData::new(&scan);
+    let c = d.components();
+    assert_eq!(c.count(), 2);
+    assert_eq!(c.info[0].faces, 320);
+    assert_eq!(c.info[1].faces, 80);
+    assert!((c.info[0].area_mm2 - 4.0 * PI * 4.0).abs() < 0.05 * 4.0 * PI * 4.0);
+    assert_eq!(c.face_component[0], 0);
+    assert_eq!(*c.face_component.last().unwrap_or(&9), 1);
+}
+
+#[test]
+fn non_manifold_and_flipped_edges_are_found() {
+    let positions = vec![
+        [0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, -1.0, 0.0],
+        [0.0, 0.0, 1.0],
+    ];
+    let scan = Scan::new(positions.clone(), vec![[0, 1, 2], [1, 0, 3], [0, 1, 4]])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = DerivedData::new(&scan);
+    assert_eq!(d.edges().non_manifold.len(), 1);
+    let flipped =
+        Scan::new(positions, vec![[0, 1, 2], [0, 1, 3]]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(DerivedData::new(&flipped).edges().flipped, 1);
+}
+
+#[test]
+fn normals_areas_and_adjacency_on_a_sphere() {
+    let r = 3.0;
+    let scan = to_scan(icosphere(r, 3));
+    let d = DerivedData::new(&scan);
+    let total: f32 = d.face_areas().iter().sum();
+    assert!(
+        (total - 4.0 * PI * r * r).abs() < 0.02 * 4.0 * PI * r * r,
+        "area {total}"
+    );
+    for (p, n) in scan.positions.iter().zip(d.vertex_normals()) {
+        let dot = (p[0] * n[0] + p[1] * n[1] + p[2] * n[2]) / r;
+        assert!(dot > 0.999, "normal not radial: {dot}");
+    }
+    let adj = d.adjacency();
+    let degrees: Vec<usize> = (0..adj.rows()).map(|v| adj.row(v).len()).collect();
+    assert_eq!(
+        degrees.iter().filter(|&&k| k == 5).count(),
+        12,
+        "icosahedron's vertices keep degree 5"
+    );
+    assert!(degrees.iter().all(|&k| k == 5 || k == 6));
+}
+
+#[test]
+fn bvh_ray_casts_and_closest_points_on_a_sphere() {
+    let r = 4.0;
+    let scan = to_scan(icosphere(r, 4));
+    let d = DerivedData::new(&scan);
+    let bvh = d.bvh();
+    let hit = bvh
+        .cast_ray([10.0, 0.0, 0.0], [-1.0, 0.0, 0.0], 100.0)
+        .expect("hits the sphere");
+    assert!((hit.distance - (10.0 - r)).abs() < 0.01, "{hit:?}");
+    assert!(hit.normal[0] > 0.99, "outward normal {:?}", hit.normal);
+    assert!(bvh
+        .cast_ray([10.0, 0.0, 0.0], [1.0, 0.0, 0.0], 100.0)
+        .is_none());
+    assert!(bvh
+        .cast_ray([10.0, 0.0, 0.0], [0.0, 0.0, 0.0], 100.0)
+        .is_none());
+    let cp = bvh
+        .closest_point([0.0, 7.0, 0.0], 10.0)
+        .expect("within range");
+    assert!(
+        (cp.distance - 3.0).abs() < 0.01 && (cp.point[1] - r).abs() < 0.01,
+        "{cp:?}"
+    );
+    assert!(
+        bvh.closest_point([0.0, 70.0, 0.0], 10.0).is_none(),
+        "capped by max distance"
+    );
+}
+
+#[test]
+fn ensure_computes_requested_pieces_once() {
+    use imprint_core::derived::DerivedKind;
+    let scan = to_scan(icosphere(1.0, 2));
+    let d = DerivedData::new(&scan);
+    assert!(d.computed().is_empty());
+    d.ensure(&[DerivedKind::Curvature, DerivedKind::Bvh]);
+    let done = d.computed();
+    for k in [
+        DerivedKind::Curvature,
+        DerivedKind::Bvh,
+        DerivedKind::VertexNormals,
+        DerivedKind::EdgeMap,
+    ] {
+        assert!(done.contains(&k), "{k:?} missing from {done:?}");
+    }
+    let first = d.curvature() as *const _;
+    assert_eq!(first, d.curvature() as *const _, "computed once");
+}
+
+#[test]
+fn tolerance_weld_merges_near_duplicates_in_first_occurrence_order() {
+    let soup = [
+        [0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [1.0005, 0.0, 0.0],
+        [1.0, 1.0, 0.0],
+        [0.0, 1.0004, 0.0],
+    ];
+    let (exact, _) = weld(&soup, Weld::Exact);
+    assert_eq!(exact.len(), 6);
+    let (p, t) = weld(&soup, Weld::Tolerance(0.001));
+    assert_eq!(p.len(), 4);
+    assert_eq!(t, vec![[0, 1, 2], [1, 3, 2]]);
+    let (_, t) = weld(
+        &[
+            [-0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [-1.0, 0.0, 0.0],
+        ],
+        Weld::Exact,
+    );
+    assert_eq!(t[1][0], 0, "-0.0 and +0.0 weld");
+}

@@ -1,0 +1,6 @@
+//! Workspace-level integration tests, in one binary to keep CI linking cheap.
+
+mod conformance;
+mod derived;
+mod hostile;
+mod support;

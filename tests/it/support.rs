@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+/// The shared sample-scan folder beside the project, if present (`IMPRINT_SHARED_SCANS`
+/// overrides). Tests that use it skip cleanly without it.
+pub fn shared_scans() -> Option<PathBuf> {
+    let dir = std::env::var_os("IMPRINT_SHARED_SCANS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/scans"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: no shared scans at {}", dir.display());
+        None
+    }
+}
+
+/// Every file below `dir` with one of the extensions, sorted.
+pub fn files_with(dir: &std::path::Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.contains(&x.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
