@@ -3,7 +3,7 @@
 //! report can say what was found without stopping the analysis.
 
 use crate::scan::{Scan, ScanWarning};
-use std::collections::HashSet;
+use rayon::prelude::*;
 
 /// Warnings for the usable defects of a mesh (codes start with `mesh_`).
 pub fn mesh_warnings(scan: &Scan) -> Vec<ScanWarning> {
@@ -37,17 +37,14 @@ pub fn mesh_warnings(scan: &Scan) -> Vec<ScanWarning> {
 }
 
 fn degenerate_faces(scan: &Scan) -> (usize, usize) {
-    let mut count = 0;
-    let mut first = 0;
-    for (i, t) in scan.triangles.iter().enumerate() {
-        if is_degenerate(scan, t) {
-            if count == 0 {
-                first = i;
-            }
-            count += 1;
-        }
-    }
-    (count, first)
+    let flags: Vec<bool> = scan
+        .triangles
+        .par_iter()
+        .with_min_len(1 << 14)
+        .map(|t| is_degenerate(scan, t))
+        .collect();
+    let first = flags.iter().position(|d| *d).unwrap_or(0);
+    (flags.iter().filter(|d| **d).count(), first)
 }
 
 fn is_degenerate(scan: &Scan, t: &[u32; 3]) -> bool {
@@ -66,20 +63,20 @@ fn is_degenerate(scan: &Scan, t: &[u32; 3]) -> bool {
 }
 
 fn duplicate_faces(triangles: &[[u32; 3]]) -> (usize, usize) {
-    let mut seen = HashSet::with_capacity(triangles.len());
-    let mut count = 0;
-    let mut first = 0;
-    for (i, t) in triangles.iter().enumerate() {
-        let mut key = *t;
-        key.sort_unstable();
-        if !seen.insert(key) {
-            if count == 0 {
-                first = i;
-            }
-            count += 1;
-        }
-    }
-    (count, first)
+    // Sort (sorted corners, index) in parallel; duplicates sit next to each other.
+    let mut keys: Vec<([u32; 3], u32)> = triangles
+        .par_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut k = *t;
+            k.sort_unstable();
+            (k, i as u32)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    let dups = keys.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[1].1);
+    let (count, first) = dups.fold((0, u32::MAX), |(n, f), i| (n + 1, f.min(i)));
+    (count, if count == 0 { 0 } else { first as usize })
 }
 
 fn unreferenced_vertices(scan: &Scan) -> usize {

@@ -21,7 +21,7 @@ mod curvature;
 mod normals;
 mod topology;
 
-pub use bvh::{Bvh, ClosestPoint, RayHit};
+pub use bvh::{Bvh, BvhNode, ClosestPoint, RayHit};
 pub use curvature::Curvature;
 pub use normals::{face_normals_and_areas, vertex_normals};
 pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};

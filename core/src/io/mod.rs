@@ -40,9 +40,16 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scan, LoadError> {
 /// Loads a mesh file, choosing the format from its content.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scan, LoadError> {
     let path = path.as_ref();
-    let bytes =
-        std::fs::read(path).map_err(|e| LoadError::new(path, LoadErrorKind::Io(e.to_string())))?;
-    let mut scan = parse_bytes(&bytes, options).map_err(|kind| LoadError::new(path, kind))?;
+    let io_err = |e: std::io::Error| LoadError::new(path, LoadErrorKind::Io(e.to_string()));
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    if file.metadata().map_err(io_err)?.is_dir() {
+        return Err(io_err(std::io::Error::other("it is a directory")));
+    }
+    // SAFETY: the map is read-only and lives only for this call. A file truncated by another
+    // process while mapped could fault; scans are written before they are analysed (the
+    // watch mode waits for a stable size), which is the documented contract.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+    let mut scan = parse_bytes(&map, options).map_err(|kind| LoadError::new(path, kind))?;
     scan.source.path = Some(path.to_path_buf());
     Ok(scan)
 }
