@@ -13,7 +13,9 @@
 //! ```
 
 pub mod derived;
+pub mod finding;
 pub mod io;
+pub mod plugin;
 pub mod scan;
 pub mod shapes;
 pub mod tooth;

@@ -2,7 +2,8 @@
 //! stderr and a documented exit code (see `imprint_host::exit`).
 
 use clap::{Parser, Subcommand};
-use imprint_host::{exit, inspect};
+use imprint_host::run::{AnalyzeError, AnalyzeOptions};
+use imprint_host::{exit, inspect, plugins};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,6 +28,61 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Analyze scans with every discovered analyzer plugin and write the report.
+    Analyze {
+        /// Scan files of one case (upper, lower, bite…).
+        #[arg(required = true)]
+        scans: Vec<PathBuf>,
+        /// Case file (JSON).
+        #[arg(long)]
+        case: Option<PathBuf>,
+        /// Label JSON for the first scan.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Plugin library or directory, searched before IMPRINT_PLUGIN_PATH and the executable's directory.
+        #[arg(long = "plugins")]
+        plugins: Vec<PathBuf>,
+        /// Run only these analyzer ids (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
+        /// Override a parameter: ID.PARAM=VALUE (repeatable).
+        #[arg(long = "set")]
+        set: Vec<String>,
+        /// Write the JSON report here (atomically).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// What to print on stdout.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// List discovered plugins, or inspect one library.
+    Plugins {
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
+        /// Plugin library or directory to search first.
+        #[arg(long = "plugins", global = true)]
+        plugins: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsAction {
+    /// Every plugin found, with status.
+    List,
+    /// One library: its manifest, or the full reason it is refused.
+    Inspect {
+        /// The library file.
+        path: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Json,
+    Text,
 }
 
 fn main() -> ExitCode {
@@ -61,5 +117,100 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::ACCEPT)
         }
+        Command::Analyze {
+            scans,
+            case,
+            labels,
+            plugins,
+            only,
+            set,
+            out,
+            format,
+        } => {
+            let opts = AnalyzeOptions {
+                scans,
+                labels,
+                case,
+                plugin_paths: plugins,
+                only,
+                set,
+                threads: 0,
+                default_plugin_paths: true,
+            };
+            let report = imprint_host::run::analyze(&opts).map_err(|e| {
+                let code = match e {
+                    AnalyzeError::Usage(_) => exit::USAGE,
+                    _ => exit::INVALID_INPUT,
+                };
+                exit::Coded::new(code, e)
+            })?;
+            for refused in &report.provenance.refused_plugins {
+                eprintln!(
+                    "imprint: plugin {} refused: {}",
+                    refused.path.display(),
+                    refused.reason
+                );
+            }
+            if let Some(path) = &out {
+                report.write_atomic(path).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot write the report: {e}", path.display())
+                })?;
+            }
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Text => print!("{}", imprint_host::report::to_text(&report)),
+            }
+            Ok(report.exit_code())
+        }
+        Command::Plugins {
+            action,
+            plugins: paths,
+            json,
+        } => match action {
+            Some(PluginsAction::Inspect { path }) => inspect_plugin(&path, json),
+            _ => list_plugins(&paths, json),
+        },
     }
+}
+
+fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
+    let (loaded, refused) = plugins::load_all(&plugins::discover(paths, true));
+    let rows: Vec<serde_json::Value> = loaded
+        .iter()
+        .map(|p| serde_json::json!({"status": "ok", "path": p.path, "sha256": p.sha256, "manifest": p.manifest}))
+        .chain(refused.iter().map(|r| serde_json::json!({"status": "refused", "path": r.path, "reason": r.reason})))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for p in &loaded {
+            let m = &p.manifest;
+            println!(
+                "{:<12} {:<8} {}  ({})",
+                m.id,
+                m.version,
+                m.name,
+                p.path.display()
+            );
+        }
+        for r in &refused {
+            println!("{:<12} refused  {}  ({})", "-", r.reason, r.path.display());
+        }
+    }
+    Ok(exit::ACCEPT)
+}
+
+fn inspect_plugin(path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+    match plugins::load(path) {
+        Ok(p) if json => println!("{}", serde_json::to_string_pretty(&p.manifest)?),
+        Ok(p) => println!("{}", serde_json::to_string_pretty(&p.manifest)?),
+        Err(e) => {
+            eprintln!("{}: {}", path.display(), e.reason);
+            if !e.detail.is_empty() && e.detail != e.reason {
+                eprintln!("\n{}", e.detail);
+            }
+            return Ok(exit::INVALID_INPUT);
+        }
+    }
+    Ok(exit::ACCEPT)
 }

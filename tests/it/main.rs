@@ -3,4 +3,5 @@
 mod conformance;
 mod derived;
 mod hostile;
+mod plugins;
 mod support;

@@ -11,7 +11,8 @@ use parry3d::query::{PointQuery, Ray, RayCast};
 use parry3d::shape::Triangle;
 
 /// A ray hit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, abi_stable::StableAbi)]
 pub struct RayHit {
     /// Distance along the (unit) ray direction, mm.
     pub distance: f32,
@@ -24,7 +25,8 @@ pub struct RayHit {
 }
 
 /// The closest point of the surface to a query point.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, abi_stable::StableAbi)]
 pub struct ClosestPoint {
     /// The point on the surface.
     pub point: [f32; 3],

@@ -194,7 +194,7 @@ fn edges_of_vertex(
 }
 
 /// A closed chain of boundary edges.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BoundaryLoop {
     /// Vertices in order around the loop (the first is not repeated at the end).
     pub vertices: Vec<u32>,

@@ -1,0 +1,187 @@
+//! Findings: what an analyzer reports, in one shape for reports, phantom truth and the scorer.
+//!
+//! [`FindingKind`] is the single registry of kinds; [`FindingKind::group`] names groups of
+//! related kinds that a scorer may match against each other (a `void` found where the truth
+//! says `nodule` on a negative scan, a `hole` that is also a `margin_hole`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Missing surface: a boundary loop other than the outer trim loop.
+    Hole,
+    /// A pit against the smooth local surface (a bubble in material).
+    Void,
+    /// A bump against the smooth local surface (a bubble's positive on a cast).
+    Nodule,
+    /// An isolated outlier vertex ("star").
+    Spike,
+    /// An elongated groove or ridge from a moving tray.
+    DragMark,
+    /// A band that lost its surface detail.
+    Smear,
+    /// Overlapping layers or extra shells.
+    DoubleSurface,
+    /// A segment of the margin with no crease.
+    MarginGap,
+    /// A rounded, flattened margin.
+    MarginBlur,
+    /// A hole touching the margin band.
+    MarginHole,
+    /// Tissue lying over the margin.
+    MarginTissue,
+    /// Surface hidden from the path of withdrawal.
+    Undercut,
+    /// Open space between adjacent teeth.
+    OpenEmbrasure,
+    /// A tooth the impression could pull out.
+    PullRisk,
+    /// Arches meet implausibly deep.
+    BitePenetration,
+    /// Arches open where teeth should meet.
+    BiteOpen,
+    /// Registration of the bite did not converge or is unstable.
+    BiteUnstable,
+    /// Too little occlusal clearance over a preparation.
+    BiteClearance,
+    /// A checklist item is missing (opposing arch, bite, terminal molars…).
+    ChecklistMissing,
+    /// Mesh-level defect that is not a clinical finding (non-manifold edges, flipped faces).
+    MeshDefect,
+}
+
+/// Groups of related kinds, for matching findings to truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindGroup {
+    /// Holes and missing data.
+    Missing,
+    /// Voids, nodules.
+    Bubble,
+    /// Spikes.
+    Outlier,
+    /// Drags and smears.
+    Drag,
+    /// Double surfaces.
+    Layering,
+    /// Margin capture.
+    Margin,
+    /// Undercuts, embrasures, pull risk.
+    Pull,
+    /// Bite registration.
+    Bite,
+    /// Checklist items.
+    Checklist,
+    /// Mesh defects.
+    Mesh,
+}
+
+impl FindingKind {
+    /// The group a kind is matched within.
+    pub fn group(self) -> KindGroup {
+        use FindingKind::*;
+        match self {
+            Hole => KindGroup::Missing,
+            Void | Nodule => KindGroup::Bubble,
+            Spike => KindGroup::Outlier,
+            DragMark | Smear => KindGroup::Drag,
+            DoubleSurface => KindGroup::Layering,
+            MarginGap | MarginBlur | MarginHole | MarginTissue => KindGroup::Margin,
+            Undercut | OpenEmbrasure | PullRisk => KindGroup::Pull,
+            BitePenetration | BiteOpen | BiteUnstable | BiteClearance => KindGroup::Bite,
+            ChecklistMissing => KindGroup::Checklist,
+            MeshDefect => KindGroup::Mesh,
+        }
+    }
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; no action.
+    Info,
+    /// Small; judged by the lab.
+    Minor,
+    /// Needs review before fabrication.
+    Major,
+    /// Rescan or retake.
+    Critical,
+}
+
+/// One finding, as analyzers return it and reports carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Unique within a report (the host assigns it; analyzers may leave it empty).
+    #[serde(default)]
+    pub id: String,
+    /// The analyzer that reported it (the host fills it in).
+    #[serde(default)]
+    pub analyzer: String,
+    /// Index of the scan in the case (the host fills it in).
+    #[serde(default)]
+    pub scan: usize,
+    /// What was found.
+    pub kind: FindingKind,
+    /// How much it matters.
+    pub severity: Severity,
+    /// FDI tooth number, when known.
+    #[serde(default)]
+    pub tooth: Option<u8>,
+    /// Centre, mm.
+    pub center: [f32; 3],
+    /// Largest extent, mm.
+    pub size_mm: f32,
+    /// Kind-specific measurements (`area_mm2`, `depth_mm`, `length_mm`, …).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// Affected vertices (may be empty).
+    #[serde(default)]
+    pub vertices: Vec<u32>,
+    /// Affected faces (may be empty).
+    #[serde(default)]
+    pub faces: Vec<u32>,
+    /// What, where and why it matters, in plain words.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding with no metrics or element lists.
+    ///
+    /// ```
+    /// use imprint_core::finding::{Finding, FindingKind, Severity};
+    /// let f = Finding::new(FindingKind::Spike, Severity::Minor, [0.0, 1.0, 2.0], 0.4, "spike");
+    /// assert_eq!(f.kind, FindingKind::Spike);
+    /// ```
+    pub fn new(
+        kind: FindingKind,
+        severity: Severity,
+        center: [f32; 3],
+        size_mm: f32,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: String::new(),
+            analyzer: String::new(),
+            scan: 0,
+            kind,
+            severity,
+            tooth: None,
+            center,
+            size_mm,
+            metrics: BTreeMap::new(),
+            vertices: Vec::new(),
+            faces: Vec::new(),
+            message: message.into(),
+        }
+    }
+
+    /// Adds a metric.
+    pub fn with_metric(mut self, name: &str, value: f64) -> Self {
+        self.metrics.insert(name.to_string(), value);
+        self
+    }
+}

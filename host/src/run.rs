@@ -1,0 +1,454 @@
+//! One analysis run: load the scans, load the plugins, compute the derived data once for the
+//! union of their needs, hand every plugin borrowed views of every scan, collect findings.
+
+use crate::plugins::{self, LoadedPlugin, PluginLoadError};
+use crate::report::{PluginRecord, Provenance, Report, RunRecord, RunStatus, ScanRecord, SCHEMA};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::sabi_types::RRef;
+use abi_stable::std_types::{ROption, RSlice, RStr};
+use imprint_core::derived::{ClosestPoint, DerivedData, DerivedKind, RayHit};
+use imprint_core::finding::Finding;
+use imprint_core::io::{self, labels, LoadError};
+use imprint_core::plugin::{AnalyzeInput, ScanView, SpatialQuery, SpatialQuery_TO};
+use imprint_core::Scan;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What to analyze and how.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// Scan files.
+    pub scans: Vec<PathBuf>,
+    /// Label sidecar for the first scan.
+    pub labels: Option<PathBuf>,
+    /// Case file.
+    pub case: Option<PathBuf>,
+    /// `--plugins` paths (files or directories), searched first.
+    pub plugin_paths: Vec<PathBuf>,
+    /// Run only these analyzer ids.
+    pub only: Option<Vec<String>>,
+    /// `--set ID.PARAM=VALUE` overrides.
+    pub set: Vec<String>,
+    /// Threads for the whole run (0 = all cores).
+    pub threads: usize,
+    /// Also search `IMPRINT_PLUGIN_PATH` and the executable's directory.
+    pub default_plugin_paths: bool,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// A scan or label file is unreadable or invalid.
+    #[error(transparent)]
+    Input(#[from] LoadError),
+    /// The case file is unreadable or invalid.
+    #[error("{path}: {message}")]
+    Case {
+        /// The case file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The command line asked for something impossible.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Answers spatial queries with nothing, for plugins that did not ask for the BVH.
+struct NoSpatial;
+
+impl SpatialQuery for NoSpatial {
+    fn cast_ray(&self, _: &[f32; 3], _: &[f32; 3], _: f32) -> ROption<RayHit> {
+        ROption::RNone
+    }
+    fn closest_point(&self, _: &[f32; 3], _: f32) -> ROption<ClosestPoint> {
+        ROption::RNone
+    }
+}
+
+/// Per-scan data the views borrow that the derived set does not hold directly.
+struct Extras {
+    role: String,
+    path: String,
+    on_boundary: Vec<bool>,
+    loops_json: String,
+}
+
+/// Runs an analysis and returns the report (not yet written).
+pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
+    let case = read_case(opts)?;
+    let scans = load_scans(opts)?;
+    let (mut plugins, refused) = plugins::load_all(&plugins::discover(
+        &opts.plugin_paths,
+        opts.default_plugin_paths,
+    ));
+    if let Some(only) = &opts.only {
+        plugins.retain(|p| only.contains(&p.manifest.id));
+    }
+    let params = parameters(&plugins, &opts.set)?;
+    let needs: BTreeSet<DerivedKind> = plugins
+        .iter()
+        .flat_map(|p| p.manifest.needs.iter().copied())
+        .collect();
+    let needs: Vec<DerivedKind> = needs.into_iter().collect();
+    // Everything the views and inputs borrow is created before them (the views are invariant
+    // in their lifetime: they hold a trait object).
+    let case_json = serde_json::to_string(&case).unwrap_or_else(|_| "null".into());
+    let params_json: BTreeMap<&str, String> = params
+        .iter()
+        .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
+        .collect();
+    let no_spatial = NoSpatial;
+    let derived: Vec<DerivedData<'_>> = scans.iter().map(|(s, _)| DerivedData::new(s)).collect();
+    derived.par_iter().for_each(|d| d.ensure(&needs));
+    let extras: Vec<Extras> = scans
+        .iter()
+        .zip(&derived)
+        .enumerate()
+        .map(|(i, ((s, _), d))| extras(i, s, d, &needs, &case))
+        .collect();
+    let views: Vec<ScanView<'_>> = derived
+        .iter()
+        .zip(&extras)
+        .map(|(d, e)| view(d, e, &needs, &no_spatial))
+        .collect();
+    let threads = if opts.threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        opts.threads
+    };
+    let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
+    let mut runs = Vec::new();
+    let mut findings = Vec::new();
+    for scan_index in 0..views.len() {
+        let results: Vec<(RunRecord, Vec<Finding>)> = plugins
+            .par_iter()
+            .map(|p| {
+                let input = AnalyzeInput {
+                    scans: RSlice::from_slice(&views),
+                    scan_index: scan_index as u32,
+                    params_json: RStr::from_str(
+                        params_json
+                            .get(p.manifest.id.as_str())
+                            .map_or("{}", String::as_str),
+                    ),
+                    case_json: RStr::from_str(&case_json),
+                    threads: per_plugin,
+                };
+                run_one(p, &input, scan_index)
+            })
+            .collect();
+        for (record, mut found) in results {
+            runs.push(record);
+            findings.append(&mut found);
+        }
+    }
+    for (n, f) in findings.iter_mut().enumerate() {
+        f.id = format!("F{:04}", n + 1);
+    }
+    let mut report = Report {
+        schema: SCHEMA,
+        scans: scans
+            .iter()
+            .zip(&extras)
+            .enumerate()
+            .map(|(i, ((s, sha), e))| scan_record(i, s, sha, e))
+            .collect(),
+        case,
+        provenance: provenance(&plugins, refused, params.clone()),
+        runs,
+        findings,
+        summary: Default::default(),
+        decision: crate::report::Decision::Accept,
+        reasons: Vec::new(),
+        partial: false,
+        risk: None,
+        checklist: None,
+        margin_lines: None,
+    };
+    report.conclude();
+    Ok(report)
+}
+
+fn read_case(opts: &AnalyzeOptions) -> Result<serde_json::Value, AnalyzeError> {
+    let Some(path) = &opts.case else {
+        return Ok(serde_json::Value::Null);
+    };
+    let fail = |message: String| AnalyzeError::Case {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the case file: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| fail(format!("malformed JSON at line {}: {e}", e.line())))?;
+    if !value.is_object() {
+        return Err(fail("a case file is a JSON object".into()));
+    }
+    Ok(value)
+}
+
+fn load_scans(opts: &AnalyzeOptions) -> Result<Vec<(Scan, String)>, AnalyzeError> {
+    use sha2::{Digest, Sha256};
+    if opts.scans.is_empty() {
+        return Err(AnalyzeError::Usage("no scan given".into()));
+    }
+    let mut out = Vec::new();
+    for (i, path) in opts.scans.iter().enumerate() {
+        let mut scan = io::load(path)?;
+        if let (0, Some(lp)) = (i, &opts.labels) {
+            let file = labels::read_label_file(lp)?;
+            labels::attach(&mut scan, &file, lp)?;
+        }
+        let sha = std::fs::read(path)
+            .map(|b| plugins::hex(&Sha256::digest(&b)))
+            .unwrap_or_default();
+        out.push((scan, sha));
+    }
+    Ok(out)
+}
+
+/// Defaults from each manifest, overridden by `--set ID.PARAM=VALUE`.
+fn parameters(
+    plugins: &[LoadedPlugin],
+    set: &[String],
+) -> Result<BTreeMap<String, serde_json::Map<String, serde_json::Value>>, AnalyzeError> {
+    let mut params: BTreeMap<_, _> = plugins
+        .iter()
+        .map(|p| {
+            let defaults: serde_json::Map<String, serde_json::Value> = p
+                .manifest
+                .parameters
+                .iter()
+                .map(|q| (q.name.clone(), q.default.clone()))
+                .collect();
+            (p.manifest.id.clone(), defaults)
+        })
+        .collect();
+    for s in set {
+        let bad = |why: &str| AnalyzeError::Usage(format!("--set {s}: {why}"));
+        let (key, value) = s
+            .split_once('=')
+            .ok_or_else(|| bad("expected ID.PARAM=VALUE"))?;
+        let (id, name) = key
+            .split_once('.')
+            .ok_or_else(|| bad("expected ID.PARAM=VALUE"))?;
+        let plugin = plugins
+            .iter()
+            .find(|p| p.manifest.id == id)
+            .ok_or_else(|| bad("no loaded analyzer has that id"))?;
+        if !plugin.manifest.parameters.iter().any(|q| q.name == name) {
+            return Err(bad("that analyzer has no such parameter"));
+        }
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        if let Some(map) = params.get_mut(id) {
+            map.insert(name.to_string(), value);
+        }
+    }
+    Ok(params)
+}
+
+fn extras(
+    i: usize,
+    scan: &Scan,
+    d: &DerivedData<'_>,
+    needs: &[DerivedKind],
+    case: &serde_json::Value,
+) -> Extras {
+    let topological = needs.iter().any(|k| {
+        matches!(
+            k,
+            DerivedKind::EdgeMap
+                | DerivedKind::BoundaryLoops
+                | DerivedKind::Adjacency
+                | DerivedKind::Curvature
+        )
+    });
+    let on_boundary = if topological {
+        d.edges().boundary_vertices(scan.vertex_count())
+    } else {
+        Vec::new()
+    };
+    let loops_json = if needs.contains(&DerivedKind::BoundaryLoops) {
+        serde_json::to_string(&d.boundary_loops().loops).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let path = scan
+        .source
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Extras {
+        role: role_of(i, &path, case),
+        path,
+        on_boundary,
+        loops_json,
+    }
+}
+
+/// The role a case file gives a scan (`scans: [{path, role}]`), else `scan`.
+fn role_of(i: usize, path: &str, case: &serde_json::Value) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    case.get("scans")
+        .and_then(|s| s.as_array())
+        .and_then(|list| {
+            list.iter()
+                .find(|e| {
+                    e.get("path")
+                        .and_then(|p| p.as_str())
+                        .is_some_and(|p| p.ends_with(name))
+                })
+                .or_else(|| list.get(i))
+        })
+        .and_then(|e| e.get("role")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "scan".into())
+}
+
+fn view<'a>(
+    d: &'a DerivedData<'a>,
+    e: &'a Extras,
+    needs: &[DerivedKind],
+    none: &'a NoSpatial,
+) -> ScanView<'a> {
+    let has = |k: DerivedKind| needs.contains(&k);
+    let scan = d.scan();
+    let curvature = has(DerivedKind::Curvature).then(|| d.curvature());
+    let adjacency = has(DerivedKind::Adjacency).then(|| d.adjacency());
+    let (normals, areas): (&[[f32; 3]], &[f32]) = if has(DerivedKind::FaceNormals) {
+        (d.face_normals(), d.face_areas())
+    } else {
+        (&[], &[])
+    };
+    let spatial = if has(DerivedKind::Bvh) {
+        SpatialQuery_TO::from_ptr(RRef::new(d.bvh()), TD_Opaque)
+    } else {
+        SpatialQuery_TO::from_ptr(RRef::new(none), TD_Opaque)
+    };
+    ScanView {
+        role: RStr::from_str(&e.role),
+        path: RStr::from_str(&e.path),
+        positions: RSlice::from_slice(&scan.positions),
+        triangles: RSlice::from_slice(&scan.triangles),
+        labels: RSlice::from_slice(scan.labels.as_deref().unwrap_or(&[])),
+        vertex_normals: RSlice::from_slice(if has(DerivedKind::VertexNormals) {
+            d.vertex_normals()
+        } else {
+            &[]
+        }),
+        face_normals: RSlice::from_slice(normals),
+        face_areas: RSlice::from_slice(areas),
+        mean_curvature: RSlice::from_slice(curvature.map_or(&[][..], |c| &c.mean)),
+        gaussian_curvature: RSlice::from_slice(curvature.map_or(&[][..], |c| &c.gaussian)),
+        adjacency_offsets: RSlice::from_slice(adjacency.map_or(&[][..], |a| &a.offsets)),
+        adjacency: RSlice::from_slice(adjacency.map_or(&[][..], |a| &a.items)),
+        face_component: RSlice::from_slice(if has(DerivedKind::Components) {
+            &d.components().face_component
+        } else {
+            &[]
+        }),
+        on_boundary: RSlice::from_slice(&e.on_boundary),
+        boundary_loops_json: RStr::from_str(&e.loops_json),
+        spatial,
+    }
+}
+
+/// Runs one plugin on one scan; a failure is recorded, never propagated.
+fn run_one(
+    p: &LoadedPlugin,
+    input: &AnalyzeInput<'_, '_>,
+    scan: usize,
+) -> (RunRecord, Vec<Finding>) {
+    let start = Instant::now();
+    let result = (p.module.analyze())(input);
+    let duration_ms = start.elapsed().as_secs_f64() * 1e3;
+    let outcome = match result.into_result() {
+        Ok(json) => parse_findings(json.as_str(), p, scan),
+        Err(message) => Err(message.to_string()),
+    };
+    let (status, error, findings) = match outcome {
+        Ok(f) => (RunStatus::Ok, None, f),
+        Err(e) => (RunStatus::Failed, Some(e), Vec::new()),
+    };
+    let record = RunRecord {
+        analyzer: p.manifest.id.clone(),
+        version: p.manifest.version.clone(),
+        scan,
+        status,
+        duration_ms,
+        findings: findings.len(),
+        error,
+    };
+    (record, findings)
+}
+
+/// Parses and checks a plugin's findings; any malformed finding fails the whole run.
+fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<Vec<Finding>, String> {
+    let mut findings: Vec<Finding> =
+        serde_json::from_str(json).map_err(|e| format!("returned malformed findings: {e}"))?;
+    for (i, f) in findings.iter_mut().enumerate() {
+        if !f.center.iter().all(|c| c.is_finite()) || !f.size_mm.is_finite() || f.size_mm < 0.0 {
+            return Err(format!(
+                "finding {i} has a non-finite centre or a negative size"
+            ));
+        }
+        if f.message.trim().is_empty() {
+            return Err(format!("finding {i} has no message"));
+        }
+        if !p.manifest.kinds.contains(&f.kind) {
+            return Err(format!(
+                "finding {i} is of kind {:?}, which its manifest does not declare",
+                f.kind
+            ));
+        }
+        f.analyzer = p.manifest.id.clone();
+        f.scan = scan;
+    }
+    Ok(findings)
+}
+
+fn scan_record(index: usize, s: &Scan, sha: &str, e: &Extras) -> ScanRecord {
+    ScanRecord {
+        index,
+        role: e.role.clone(),
+        path: e.path.clone(),
+        sha256: sha.to_string(),
+        format: s.source.format.name().to_string(),
+        vertices: s.vertex_count(),
+        triangles: s.triangle_count(),
+        units: "mm",
+        warnings: s.warnings.iter().map(|w| w.message.clone()).collect(),
+    }
+}
+
+fn provenance(
+    plugins: &[LoadedPlugin],
+    refused: Vec<PluginLoadError>,
+    params: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+) -> Provenance {
+    Provenance {
+        imprint_version: env!("CARGO_PKG_VERSION"),
+        plugins: plugins
+            .iter()
+            .map(|p| PluginRecord {
+                id: p.manifest.id.clone(),
+                version: p.manifest.version.clone(),
+                interface_version: p.manifest.interface_version.clone(),
+                path: p.path.display().to_string(),
+                sha256: p.sha256.clone(),
+            })
+            .collect(),
+        refused_plugins: refused,
+        policy_hash: None,
+        parameters: params
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::Object(v)))
+            .collect(),
+    }
+}

@@ -1,0 +1,99 @@
+//! `spikes`: the example analyzer for third parties. Flags isolated outlier vertices
+//! ("stars" from reflections or saliva): a vertex that stands off the centre of its one-ring
+//! by more than the ring's own radius times a ratio. The ring radius is measured among the
+//! neighbours only, so the spike cannot inflate its own yardstick. On a smooth surface the
+//! offset is about `curvature × radius² / 2`, a small fraction of the radius.
+
+use imprint_core::finding::{Finding, FindingKind, Severity};
+use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
+use imprint_core::plugin::{Manifest, Parameter};
+
+#[derive(Default)]
+struct Spikes;
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
+}
+
+/// Offset of a vertex from its ring's centre, and the ring's mean radius about that centre.
+fn ring_offset(scan: &ScanRef<'_, '_>, v: usize) -> Option<(f32, f32)> {
+    let ring = scan.neighbours(v);
+    if ring.len() < 3 {
+        return None;
+    }
+    let n = ring.len() as f32;
+    let mut centre = [0.0f32; 3];
+    for &q in ring {
+        let q = scan.positions()[q as usize];
+        (0..3).for_each(|k| centre[k] += q[k] / n);
+    }
+    let radius = ring
+        .iter()
+        .map(|&q| dist(scan.positions()[q as usize], centre))
+        .sum::<f32>()
+        / n;
+    Some((dist(scan.positions()[v], centre), radius))
+}
+
+impl Analyzer for Spikes {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            id: "spikes".into(),
+            name: "Spikes (isolated outlier vertices)".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            interface_version: String::new(),
+            kinds: vec![FindingKind::Spike],
+            needs: vec![imprint_core::derived::DerivedKind::Adjacency],
+            parameters: vec![Parameter {
+                name: "min_ratio".into(),
+                default: serde_json::json!(1.5),
+                description: "A vertex is a spike when its offset from its one-ring's centre \
+                              exceeds this many times the ring's radius (smooth anatomy stays \
+                              below ~0.3; a star stands several radii off)."
+                    .into(),
+            }],
+        }
+    }
+
+    fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
+        let scan = ctx.scan();
+        let ratio = ctx.param_f64("min_ratio").unwrap_or(1.5) as f32;
+        let boundary = scan.on_boundary();
+        let findings = (0..scan.positions().len())
+            .filter(|&v| !boundary.get(v).copied().unwrap_or(false))
+            .filter_map(|v| {
+                let (offset, radius) = ring_offset(&scan, v)?;
+                (radius > 0.0 && offset > ratio * radius).then(|| spike(&scan, v, offset, radius))
+            })
+            .collect();
+        Ok(findings)
+    }
+}
+
+fn spike(scan: &ScanRef<'_, '_>, v: usize, offset: f32, edge: f32) -> Finding {
+    let severity = if offset > 0.5 {
+        Severity::Major
+    } else {
+        Severity::Minor
+    };
+    let mut f = Finding::new(
+        FindingKind::Spike,
+        severity,
+        scan.positions()[v],
+        offset,
+        format!(
+            "Spike: vertex {v} stands {offset:.2} mm off the surface around it ({:.0}x the local \
+             point spacing); a scan artefact that distorts the surface a restoration is designed on.",
+            offset / edge
+        ),
+    )
+    .with_metric("height_mm", f64::from(offset))
+    .with_metric("ratio", f64::from(offset / edge));
+    f.vertices = vec![v as u32];
+    if let Some(&t) = scan.labels().get(v).filter(|t| **t != 0) {
+        f.tooth = Some(t);
+    }
+    f
+}
+
+imprint_core::export_analyzer!(Spikes);
