@@ -116,7 +116,8 @@ pub fn open_box(size: f32, n: u32) -> Mesh {
     let mut soup: Vec<[f32; 3]> = Vec::new();
     let (plane, tris) = grid_plane(n, size);
     // Each face: map the plane (u, v) to 3-D, wound so the normal points outward.
-    let faces: [fn([f32; 3], f32) -> [f32; 3]; 5] = [
+    type FaceMap = fn([f32; 3], f32) -> [f32; 3];
+    let faces: [FaceMap; 5] = [
         |p, _| [p[1], p[0], 0.0], // bottom, normal -Z
         |p, _| [p[0], 0.0, p[1]], // front y=0, normal -Y
         |p, s| [s, p[0], p[1]],   // right x=s, normal +X

@@ -85,9 +85,9 @@ impl Bounds {
     };
 
     fn grow(&mut self, p: &[f32; 3]) {
-        for k in 0..3 {
-            self.min[k] = self.min[k].min(p[k]);
-            self.max[k] = self.max[k].max(p[k]);
+        for ((lo, hi), c) in self.min.iter_mut().zip(self.max.iter_mut()).zip(p) {
+            *lo = lo.min(*c);
+            *hi = hi.max(*c);
         }
     }
 

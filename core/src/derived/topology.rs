@@ -439,7 +439,9 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 /// Maps roots to component labels (largest first) and measures each component.
 fn label_components(scan: &Scan, roots: &[u32]) -> (Vec<u32>, Vec<ComponentInfo>) {
     let mut by_root = crate::util::FastMap::<u32, usize>::default();
-    let mut acc: Vec<(usize, f32, [f32; 3], [f32; 3], usize)> = Vec::new();
+    // Per component: faces, area, bbox min, bbox max, vertices.
+    type Acc = (usize, f32, [f32; 3], [f32; 3], usize);
+    let mut acc: Vec<Acc> = Vec::new();
     for t in &scan.triangles {
         let r = roots[t[0] as usize];
         let slot = *by_root.entry(r).or_insert_with(|| {
@@ -451,9 +453,9 @@ fn label_components(scan: &Scan, roots: &[u32]) -> (Vec<u32>, Vec<ComponentInfo>
         a.1 += 0.5 * super::normals::face_cross(&scan.positions, t).norm();
         for &v in t {
             let p = scan.positions[v as usize];
-            for k in 0..3 {
-                a.2[k] = a.2[k].min(p[k]);
-                a.3[k] = a.3[k].max(p[k]);
+            for ((lo, hi), c) in a.2.iter_mut().zip(a.3.iter_mut()).zip(p) {
+                *lo = lo.min(c);
+                *hi = hi.max(c);
             }
         }
     }
