@@ -4,11 +4,14 @@
 //! related kinds that a scorer may match against each other (a `void` found where the truth
 //! says `nodule` on a negative scan, a `hole` that is also a `margin_hole`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// Missing surface: a boundary loop other than the outer trim loop.
@@ -99,7 +102,9 @@ impl FindingKind {
 }
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing; no action.
@@ -113,7 +118,7 @@ pub enum Severity {
 }
 
 /// One finding, as analyzers return it and reports carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Unique within a report (the host assigns it; analyzers may leave it empty).
     #[serde(default)]
@@ -146,6 +151,10 @@ pub struct Finding {
     pub faces: Vec<u32>,
     /// What, where and why it matters, in plain words.
     pub message: String,
+    /// The physical defect behind it when that differs from the geometry (e.g. a `nodule` on
+    /// the positive of an impression scan is caused by a bubble in the impression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 impl Finding {
@@ -176,6 +185,7 @@ impl Finding {
             vertices: Vec::new(),
             faces: Vec::new(),
             message: message.into(),
+            cause: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! ([`plugins`]), running them on a case ([`run`]), and writing the report ([`report`]).
 //! The `imprint` binary is a thin command-line edge over this library.
 
+pub mod case;
 pub mod exit;
 pub mod inspect;
 pub mod plugins;

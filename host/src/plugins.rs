@@ -25,7 +25,7 @@ pub struct LoadedPlugin {
 }
 
 /// A library that could not be used, with a one-line reason and the full detail.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PluginLoadError {
     /// The library file.
     pub path: PathBuf,

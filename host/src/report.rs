@@ -1,6 +1,7 @@
 //! The report: one JSON document per run (`schema` = `imprint.report/1`), written atomically.
 
 use imprint_core::finding::{Finding, Severity};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::path::Path;
 pub const SCHEMA: &str = "imprint.report/1";
 
 /// One scan of the case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ScanRecord {
     /// Index in the case.
     pub index: usize,
@@ -27,12 +28,16 @@ pub struct ScanRecord {
     pub triangles: usize,
     /// Always `mm` (STL has no units; millimetres are assumed).
     pub units: &'static str,
+    /// `as_scanned`, or `positive_from_impression` when the scan was of the impression (the
+    /// negative) and the host turned it into the mouth's shape before analysis: findings then
+    /// describe the positive surface, and their `cause` names the physical defect.
+    pub surface: &'static str,
     /// Load and validation warnings.
     pub warnings: Vec<String>,
 }
 
 /// How an analyzer run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Finished; its findings are in the report.
@@ -50,7 +55,7 @@ pub enum RunStatus {
 }
 
 /// One analyzer run on one scan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RunRecord {
     /// Analyzer id.
     pub analyzer: String,
@@ -69,7 +74,7 @@ pub struct RunRecord {
 }
 
 /// One plugin in the provenance record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PluginRecord {
     /// Id.
     pub id: String,
@@ -84,7 +89,7 @@ pub struct PluginRecord {
 }
 
 /// Where the report came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Provenance {
     /// Imprint's version.
     pub imprint_version: &'static str,
@@ -99,7 +104,7 @@ pub struct Provenance {
 }
 
 /// Counts for a quick look.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, JsonSchema)]
 pub struct Summary {
     /// Findings in all.
     pub findings: usize,
@@ -110,7 +115,7 @@ pub struct Summary {
 }
 
 /// The decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Fabricate.
@@ -122,7 +127,7 @@ pub enum Decision {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     /// `imprint.report/1`.
     pub schema: &'static str,
@@ -300,4 +305,9 @@ pub fn to_text(r: &Report) -> String {
         let _ = writeln!(s, "  … {} more in the JSON report", r.findings.len() - 20);
     }
     s
+}
+
+/// The report's JSON Schema, generated from the types.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
 }

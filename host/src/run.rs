@@ -1,6 +1,7 @@
 //! One analysis run: load the scans, load the plugins, compute the derived data once for the
 //! union of their needs, hand every plugin borrowed views of every scan, collect findings.
 
+use crate::case::CaseFile;
 use crate::plugins::{self, LoadedPlugin, PluginLoadError};
 use crate::report::{PluginRecord, Provenance, Report, RunRecord, RunStatus, ScanRecord, SCHEMA};
 use abi_stable::sabi_trait::TD_Opaque;
@@ -44,13 +45,8 @@ pub enum AnalyzeError {
     #[error(transparent)]
     Input(#[from] LoadError),
     /// The case file is unreadable or invalid.
-    #[error("{path}: {message}")]
-    Case {
-        /// The case file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Case(#[from] crate::case::CaseError),
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -79,7 +75,8 @@ struct Extras {
 /// Runs an analysis and returns the report (not yet written).
 pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     let case = read_case(opts)?;
-    let scans = load_scans(opts)?;
+    let negative = case.as_ref().is_some_and(CaseFile::is_negative);
+    let scans = load_scans(opts, negative)?;
     let (mut plugins, refused) = plugins::load_all(&plugins::discover(
         &opts.plugin_paths,
         opts.default_plugin_paths,
@@ -96,6 +93,7 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     // Everything the views and inputs borrow is created before them (the views are invariant
     // in their lifetime: they hold a trait object).
     let case_json = serde_json::to_string(&case).unwrap_or_else(|_| "null".into());
+    let case_ref = case.clone().unwrap_or_default();
     let params_json: BTreeMap<&str, String> = params
         .iter()
         .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
@@ -107,7 +105,7 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         .iter()
         .zip(&derived)
         .enumerate()
-        .map(|(i, ((s, _), d))| extras(i, s, d, &needs, &case))
+        .map(|(i, ((s, _), d))| extras(i, s, d, &needs, &case_ref))
         .collect();
     let views: Vec<ScanView<'_>> = derived
         .iter()
@@ -154,9 +152,9 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
             .iter()
             .zip(&extras)
             .enumerate()
-            .map(|(i, ((s, sha), e))| scan_record(i, s, sha, e))
+            .map(|(i, ((s, sha), e))| scan_record(i, s, sha, e, negative))
             .collect(),
-        case,
+        case: serde_json::to_value(&case).unwrap_or_default(),
         provenance: provenance(&plugins, refused, params.clone()),
         runs,
         findings,
@@ -172,24 +170,16 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     Ok(report)
 }
 
-fn read_case(opts: &AnalyzeOptions) -> Result<serde_json::Value, AnalyzeError> {
-    let Some(path) = &opts.case else {
-        return Ok(serde_json::Value::Null);
-    };
-    let fail = |message: String| AnalyzeError::Case {
-        path: path.display().to_string(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the case file: {e}")))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| fail(format!("malformed JSON at line {}: {e}", e.line())))?;
-    if !value.is_object() {
-        return Err(fail("a case file is a JSON object".into()));
-    }
-    Ok(value)
+fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {
+    Ok(match &opts.case {
+        Some(path) => Some(CaseFile::read(path)?),
+        None => None,
+    })
 }
 
-fn load_scans(opts: &AnalyzeOptions) -> Result<Vec<(Scan, String)>, AnalyzeError> {
+/// Loads every scan; an impression scan (the negative) is turned into the positive surface
+/// once, by reversing its triangles' winding, so every analyzer sees the mouth's shape.
+fn load_scans(opts: &AnalyzeOptions, negative: bool) -> Result<Vec<(Scan, String)>, AnalyzeError> {
     use sha2::{Digest, Sha256};
     if opts.scans.is_empty() {
         return Err(AnalyzeError::Usage("no scan given".into()));
@@ -200,6 +190,9 @@ fn load_scans(opts: &AnalyzeOptions) -> Result<Vec<(Scan, String)>, AnalyzeError
         if let (0, Some(lp)) = (i, &opts.labels) {
             let file = labels::read_label_file(lp)?;
             labels::attach(&mut scan, &file, lp)?;
+        }
+        if negative {
+            scan.triangles.iter_mut().for_each(|t| t.swap(1, 2));
         }
         let sha = std::fs::read(path)
             .map(|b| plugins::hex(&Sha256::digest(&b)))
@@ -255,7 +248,7 @@ fn extras(
     scan: &Scan,
     d: &DerivedData<'_>,
     needs: &[DerivedKind],
-    case: &serde_json::Value,
+    case: &CaseFile,
 ) -> Extras {
     let topological = needs.iter().any(|k| {
         matches!(
@@ -282,33 +275,16 @@ fn extras(
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let role = serde_json::to_value(case.role_of(i, std::path::Path::new(&path)));
     Extras {
-        role: role_of(i, &path, case),
+        role: role
+            .ok()
+            .and_then(|r| r.as_str().map(str::to_string))
+            .unwrap_or_else(|| "scan".into()),
         path,
         on_boundary,
         loops_json,
     }
-}
-
-/// The role a case file gives a scan (`scans: [{path, role}]`), else `scan`.
-fn role_of(i: usize, path: &str, case: &serde_json::Value) -> String {
-    let name = std::path::Path::new(path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    case.get("scans")
-        .and_then(|s| s.as_array())
-        .and_then(|list| {
-            list.iter()
-                .find(|e| {
-                    e.get("path")
-                        .and_then(|p| p.as_str())
-                        .is_some_and(|p| p.ends_with(name))
-                })
-                .or_else(|| list.get(i))
-        })
-        .and_then(|e| e.get("role")?.as_str().map(str::to_string))
-        .unwrap_or_else(|| "scan".into())
 }
 
 fn view<'a>(
@@ -413,7 +389,7 @@ fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<Vec<Findi
     Ok(findings)
 }
 
-fn scan_record(index: usize, s: &Scan, sha: &str, e: &Extras) -> ScanRecord {
+fn scan_record(index: usize, s: &Scan, sha: &str, e: &Extras, negative: bool) -> ScanRecord {
     ScanRecord {
         index,
         role: e.role.clone(),
@@ -423,6 +399,11 @@ fn scan_record(index: usize, s: &Scan, sha: &str, e: &Extras) -> ScanRecord {
         vertices: s.vertex_count(),
         triangles: s.triangle_count(),
         units: "mm",
+        surface: if negative {
+            "positive_from_impression"
+        } else {
+            "as_scanned"
+        },
         warnings: s.warnings.iter().map(|w| w.message.clone()).collect(),
     }
 }

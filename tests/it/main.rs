@@ -4,4 +4,5 @@ mod conformance;
 mod derived;
 mod hostile;
 mod plugins;
+mod schemas;
 mod support;

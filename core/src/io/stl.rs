@@ -6,7 +6,7 @@
 
 use super::error::{LoadErrorKind, Location};
 use super::text::{parse_f32, Tokens};
-use super::weld::{weld, Weld};
+use super::weld::{weld, weld_keys, Key, Weld};
 use crate::scan::{Scan, ScanSource, ScanWarning, SourceFormat};
 
 const HEADER: usize = 80;
@@ -52,12 +52,21 @@ pub(crate) fn parse_binary(bytes: &[u8], mode: Weld) -> Result<Scan, LoadErrorKi
         ));
     }
     let count = count as usize;
-    let soup = read_soup(&bytes[HEADER + 4..], count)?;
-    let (positions, triangles) = weld(&soup, mode);
+    let records = &bytes[HEADER + 4..];
+    let (positions, triangles) = match mode {
+        Weld::Exact => weld_keys(&read_keys(records, count)?),
+        Weld::Tolerance(_) => {
+            let soup: Vec<[f32; 3]> = read_keys(records, count)?
+                .iter()
+                .map(|k| k.position())
+                .collect();
+            weld(&soup, mode)
+        }
+    };
     let mut scan = Scan::from_parts(
         positions,
         triangles,
-        source(SourceFormat::StlBinary, soup.len()),
+        source(SourceFormat::StlBinary, count * 3),
     )?;
     if have > need {
         scan.warnings.push(ScanWarning::new(
@@ -71,26 +80,45 @@ pub(crate) fn parse_binary(bytes: &[u8], mode: Weld) -> Result<Scan, LoadErrorKi
     Ok(scan)
 }
 
-fn read_soup(records: &[u8], count: usize) -> Result<Vec<[f32; 3]>, LoadErrorKind> {
-    let mut soup = Vec::with_capacity(count * 3);
-    for (t, rec) in records.chunks_exact(RECORD).take(count).enumerate() {
-        for v in 0..3 {
-            let at = 12 + 12 * v;
-            let p = [0, 1, 2].map(|k| {
-                let b = &rec[at + 4 * k..at + 4 * k + 4];
-                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-            });
-            if p.iter().any(|c| !c.is_finite()) {
-                return Err(LoadErrorKind::malformed(
-                    BINARY,
-                    Location::Offset((HEADER + 4 + t * RECORD + at) as u64),
-                    format!("triangle {t} vertex {v} has a non-finite coordinate {p:?}"),
-                ));
-            }
-            soup.push(p);
-        }
+/// The weld keys of every corner, read straight from the records (a key is the coordinates'
+/// bit patterns), in parallel; a non-finite coordinate is an error with its byte offset.
+fn read_keys(records: &[u8], count: usize) -> Result<Vec<Key>, LoadErrorKind> {
+    use rayon::prelude::*;
+    let keys: Vec<[Key; 3]> = records[..count * RECORD]
+        .par_chunks_exact(RECORD)
+        .with_min_len(1 << 12)
+        .map(|rec| {
+            [0, 1, 2].map(|v| {
+                let at = 12 + 12 * v;
+                Key::from_bits([0, 1, 2].map(|k| {
+                    let b = &rec[at + 4 * k..at + 4 * k + 4];
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                }))
+            })
+        })
+        .collect();
+    if let Some(t) = keys
+        .par_iter()
+        .position_first(|t| t.iter().any(|k| !k.is_finite()))
+    {
+        let v = keys[t].iter().position(|k| !k.is_finite()).unwrap_or(0);
+        let at = 12 + 12 * v;
+        let rec = &records[t * RECORD..];
+        let p = [0, 1, 2].map(|k| {
+            f32::from_le_bytes([
+                rec[at + 4 * k],
+                rec[at + 4 * k + 1],
+                rec[at + 4 * k + 2],
+                rec[at + 4 * k + 3],
+            ])
+        });
+        return Err(LoadErrorKind::malformed(
+            BINARY,
+            Location::Offset((HEADER + 4 + t * RECORD + at) as u64),
+            format!("triangle {t} vertex {v} has a non-finite coordinate {p:?}"),
+        ));
     }
-    Ok(soup)
+    Ok(keys.into_iter().flatten().collect())
 }
 
 fn source(format: SourceFormat, raw_vertices: usize) -> ScanSource {
