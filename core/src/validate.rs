@@ -8,7 +8,11 @@ use rayon::prelude::*;
 /// Warnings for the usable defects of a mesh (codes start with `mesh_`).
 pub fn mesh_warnings(scan: &Scan) -> Vec<ScanWarning> {
     let mut out = Vec::new();
-    let (degenerate, first_degenerate) = degenerate_faces(scan);
+    // The unreferenced pass is sequential; run it beside the two parallel checks.
+    let (unused, ((degenerate, first_degenerate), (duplicates, first_duplicate))) = rayon::join(
+        || unreferenced_vertices(scan),
+        || (degenerate_faces(scan), duplicate_faces(&scan.triangles)),
+    );
     if degenerate > 0 {
         out.push(ScanWarning::new(
             "mesh_degenerate_faces",
@@ -17,7 +21,6 @@ pub fn mesh_warnings(scan: &Scan) -> Vec<ScanWarning> {
             ),
         ));
     }
-    let (duplicates, first_duplicate) = duplicate_faces(&scan.triangles);
     if duplicates > 0 {
         out.push(ScanWarning::new(
             "mesh_duplicate_faces",
@@ -26,7 +29,6 @@ pub fn mesh_warnings(scan: &Scan) -> Vec<ScanWarning> {
             ),
         ));
     }
-    let unused = unreferenced_vertices(scan);
     if unused > 0 {
         out.push(ScanWarning::new(
             "mesh_unreferenced_vertices",

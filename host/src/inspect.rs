@@ -58,10 +58,18 @@ pub struct Inspection {
     pub load_ms: f64,
     /// Time for the topology (edges, loops, components), ms.
     pub topology_ms: f64,
+    /// With `--derived`: each derived piece and its time, ms, in the order computed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub derived_ms: Vec<(String, f64)>,
 }
 
-/// Loads and inspects a scan, with an optional label sidecar.
-pub fn inspect(path: &Path, labels_path: Option<&Path>) -> Result<Inspection, LoadError> {
+/// Loads and inspects a scan, with an optional label sidecar. With `all_derived`, also
+/// computes every piece of derived data, one at a time, and times each.
+pub fn inspect(
+    path: &Path,
+    labels_path: Option<&Path>,
+    all_derived: bool,
+) -> Result<Inspection, LoadError> {
     let t0 = Instant::now();
     let mut scan = io::load(path)?;
     if let Some(lp) = labels_path {
@@ -74,6 +82,11 @@ pub fn inspect(path: &Path, labels_path: Option<&Path>) -> Result<Inspection, Lo
     let loops = derived.boundary_loops();
     let edges = derived.edges();
     let topology_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let derived_ms = if all_derived {
+        time_each(&derived)
+    } else {
+        Vec::new()
+    };
     let (lo, hi) = scan.bounding_box();
     let carries = [
         ("vertex normals", scan.normals.is_some()),
@@ -112,7 +125,25 @@ pub fn inspect(path: &Path, labels_path: Option<&Path>) -> Result<Inspection, Lo
         warnings: scan.warnings.iter().map(|w| w.message.clone()).collect(),
         load_ms,
         topology_ms,
+        derived_ms,
     })
+}
+
+/// Computes each derived piece not yet computed, timing it (dependencies first).
+fn time_each(derived: &DerivedData<'_>) -> Vec<(String, f64)> {
+    use imprint_core::derived::DerivedKind;
+    DerivedKind::ALL
+        .iter()
+        .filter(|k| !derived.computed().contains(k))
+        .map(|&k| {
+            let t = Instant::now();
+            derived.ensure(&[k]);
+            let name = serde_json::to_value(k)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            (name.unwrap_or_default(), t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect()
 }
 
 impl Inspection {
@@ -170,6 +201,9 @@ impl Inspection {
             "  time        load {:.1} ms, topology {:.1} ms",
             self.load_ms, self.topology_ms
         );
+        for (name, ms) in &self.derived_ms {
+            let _ = writeln!(s, "              {name} {ms:.1} ms");
+        }
         s
     }
 }

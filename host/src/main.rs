@@ -27,6 +27,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also compute every piece of derived data (normals, curvature, BVH…) and time each.
+        #[arg(long)]
+        derived: bool,
     },
     /// Analyze scans with every discovered analyzer plugin and write the report.
     Analyze {
@@ -107,8 +110,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Inspect { scan, labels, json } => {
-            let report = inspect::inspect(&scan, labels.as_deref())
+        Command::Inspect {
+            scan,
+            labels,
+            json,
+            derived,
+        } => {
+            let report = inspect::inspect(&scan, labels.as_deref(), derived)
                 .map_err(|e| exit::Coded::new(exit::INVALID_INPUT, e))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -72,6 +72,74 @@ struct Extras {
     loops_json: String,
 }
 
+/// Parameter values per analyzer id.
+pub type Params = BTreeMap<String, serde_json::Map<String, serde_json::Value>>;
+
+/// The derived data the plugins need, together.
+pub fn needs_of(plugins: &[LoadedPlugin]) -> Vec<DerivedKind> {
+    let needs: BTreeSet<DerivedKind> = plugins
+        .iter()
+        .flat_map(|p| p.manifest.needs.iter().copied())
+        .collect();
+    needs.into_iter().collect()
+}
+
+/// Runs every plugin on every scan of a case: computes the derived data they need (once; a
+/// no-op for pieces already computed), builds the borrowed views, and runs the plugins in
+/// parallel on `threads` threads in all. Failures become run records.
+pub fn run_plugins(
+    plugins: &[LoadedPlugin],
+    derived: &[DerivedData<'_>],
+    case: &CaseFile,
+    params: &Params,
+    threads: usize,
+) -> (Vec<RunRecord>, Vec<Finding>) {
+    let needs = needs_of(plugins);
+    derived.par_iter().for_each(|d| d.ensure(&needs));
+    // Everything the views and inputs borrow is created before them (the views are invariant
+    // in their lifetime: they hold a trait object).
+    let case_json = serde_json::to_string(case).unwrap_or_else(|_| "null".into());
+    let params_json: BTreeMap<&str, String> = params
+        .iter()
+        .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
+        .collect();
+    let no_spatial = NoSpatial;
+    let extras: Vec<Extras> = derived
+        .iter()
+        .enumerate()
+        .map(|(i, d)| extras(i, d.scan(), d, &needs, case))
+        .collect();
+    let views: Vec<ScanView<'_>> = derived
+        .iter()
+        .zip(&extras)
+        .map(|(d, e)| view(d, e, &needs, &no_spatial))
+        .collect();
+    let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
+    let mut runs = Vec::new();
+    let mut findings = Vec::new();
+    for scan_index in 0..views.len() {
+        let results: Vec<(RunRecord, Vec<Finding>)> = plugins
+            .par_iter()
+            .map(|p| {
+                let params = params_json.get(p.manifest.id.as_str());
+                let input = AnalyzeInput {
+                    scans: RSlice::from_slice(&views),
+                    scan_index: scan_index as u32,
+                    params_json: RStr::from_str(params.map_or("{}", String::as_str)),
+                    case_json: RStr::from_str(&case_json),
+                    threads: per_plugin,
+                };
+                run_one(p, &input, scan_index)
+            })
+            .collect();
+        for (record, mut found) in results {
+            runs.push(record);
+            findings.append(&mut found);
+        }
+    }
+    (runs, findings)
+}
+
 /// Runs an analysis and returns the report (not yet written).
 pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     let case = read_case(opts)?;
@@ -85,64 +153,14 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         plugins.retain(|p| only.contains(&p.manifest.id));
     }
     let params = parameters(&plugins, &opts.set)?;
-    let needs: BTreeSet<DerivedKind> = plugins
-        .iter()
-        .flat_map(|p| p.manifest.needs.iter().copied())
-        .collect();
-    let needs: Vec<DerivedKind> = needs.into_iter().collect();
-    // Everything the views and inputs borrow is created before them (the views are invariant
-    // in their lifetime: they hold a trait object).
-    let case_json = serde_json::to_string(&case).unwrap_or_else(|_| "null".into());
     let case_ref = case.clone().unwrap_or_default();
-    let params_json: BTreeMap<&str, String> = params
-        .iter()
-        .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
-        .collect();
-    let no_spatial = NoSpatial;
     let derived: Vec<DerivedData<'_>> = scans.iter().map(|(s, _)| DerivedData::new(s)).collect();
-    derived.par_iter().for_each(|d| d.ensure(&needs));
-    let extras: Vec<Extras> = scans
-        .iter()
-        .zip(&derived)
-        .enumerate()
-        .map(|(i, ((s, _), d))| extras(i, s, d, &needs, &case_ref))
-        .collect();
-    let views: Vec<ScanView<'_>> = derived
-        .iter()
-        .zip(&extras)
-        .map(|(d, e)| view(d, e, &needs, &no_spatial))
-        .collect();
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
     } else {
         opts.threads
     };
-    let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
-    let mut runs = Vec::new();
-    let mut findings = Vec::new();
-    for scan_index in 0..views.len() {
-        let results: Vec<(RunRecord, Vec<Finding>)> = plugins
-            .par_iter()
-            .map(|p| {
-                let input = AnalyzeInput {
-                    scans: RSlice::from_slice(&views),
-                    scan_index: scan_index as u32,
-                    params_json: RStr::from_str(
-                        params_json
-                            .get(p.manifest.id.as_str())
-                            .map_or("{}", String::as_str),
-                    ),
-                    case_json: RStr::from_str(&case_json),
-                    threads: per_plugin,
-                };
-                run_one(p, &input, scan_index)
-            })
-            .collect();
-        for (record, mut found) in results {
-            runs.push(record);
-            findings.append(&mut found);
-        }
-    }
+    let (runs, mut findings) = run_plugins(&plugins, &derived, &case_ref, &params, threads);
     for (n, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{:04}", n + 1);
     }
@@ -150,9 +168,8 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         schema: SCHEMA,
         scans: scans
             .iter()
-            .zip(&extras)
             .enumerate()
-            .map(|(i, ((s, sha), e))| scan_record(i, s, sha, e, negative))
+            .map(|(i, (s, sha))| scan_record(i, s, sha, &case_ref, negative))
             .collect(),
         case: serde_json::to_value(&case).unwrap_or_default(),
         provenance: provenance(&plugins, refused, params.clone()),
@@ -203,7 +220,7 @@ fn load_scans(opts: &AnalyzeOptions, negative: bool) -> Result<Vec<(Scan, String
 }
 
 /// Defaults from each manifest, overridden by `--set ID.PARAM=VALUE`.
-fn parameters(
+pub fn parameters(
     plugins: &[LoadedPlugin],
     set: &[String],
 ) -> Result<BTreeMap<String, serde_json::Map<String, serde_json::Value>>, AnalyzeError> {
@@ -335,6 +352,18 @@ fn view<'a>(
     }
 }
 
+fn source_path(scan: &Scan) -> String {
+    let path = scan.source.path.as_ref();
+    path.map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// The role's report name (`upper`, `lower`, `bite`, `scan`).
+fn role_name(case: &CaseFile, i: usize, path: &str) -> String {
+    let role = serde_json::to_value(case.role_of(i, std::path::Path::new(path)));
+    let name = role.ok().and_then(|r| r.as_str().map(str::to_string));
+    name.unwrap_or_else(|| "scan".into())
+}
+
 /// Runs one plugin on one scan; a failure is recorded, never propagated.
 fn run_one(
     p: &LoadedPlugin,
@@ -389,11 +418,12 @@ fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<Vec<Findi
     Ok(findings)
 }
 
-fn scan_record(index: usize, s: &Scan, sha: &str, e: &Extras, negative: bool) -> ScanRecord {
+fn scan_record(index: usize, s: &Scan, sha: &str, case: &CaseFile, negative: bool) -> ScanRecord {
+    let path = source_path(s);
     ScanRecord {
         index,
-        role: e.role.clone(),
-        path: e.path.clone(),
+        role: role_name(case, index, &path),
+        path,
         sha256: sha.to_string(),
         format: s.source.format.name().to_string(),
         vertices: s.vertex_count(),

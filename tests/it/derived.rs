@@ -247,3 +247,54 @@ fn tolerance_weld_merges_near_duplicates_in_first_occurrence_order() {
     );
     assert_eq!(t[1][0], 0, "-0.0 and +0.0 weld");
 }
+
+/// Sequential reference: components by breadth-first search over shared vertices.
+fn reference_component_count(n: usize, triangles: &[[u32; 3]]) -> usize {
+    let mut faces_of = vec![Vec::new(); n];
+    for (f, t) in triangles.iter().enumerate() {
+        t.iter().for_each(|&v| faces_of[v as usize].push(f));
+    }
+    let mut seen = vec![false; triangles.len()];
+    let mut count = 0;
+    for start in 0..triangles.len() {
+        if seen[start] {
+            continue;
+        }
+        count += 1;
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(f) = stack.pop() {
+            for &v in &triangles[f] {
+                for &g in &faces_of[v as usize] {
+                    if !seen[g] {
+                        seen[g] = true;
+                        stack.push(g);
+                    }
+                }
+            }
+        }
+    }
+    count
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn parallel_components_match_a_sequential_search(
+        n in 3usize..400,
+        raw in proptest::collection::vec((0u32..400, 0u32..400, 0u32..400), 1..5_000),
+    ) {
+        let triangles: Vec<[u32; 3]> = raw.iter().map(|&(a, b, c)| [a % n as u32, b % n as u32, c % n as u32]).collect();
+        let positions: Vec<[f32; 3]> = (0..n).map(|i| [i as f32, (i * i % 7) as f32, 0.0]).collect();
+        let scan = Scan::new(positions, triangles.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let c = DerivedData::new(&scan).components().clone();
+        proptest::prop_assert_eq!(c.count(), reference_component_count(n, &triangles));
+        proptest::prop_assert_eq!(c.info.iter().map(|i| i.faces).sum::<usize>(), triangles.len());
+        for (t, &comp) in triangles.iter().zip(&c.face_component) {
+            for &v in t {
+                proptest::prop_assert_eq!(c.vertex_component[v as usize], comp);
+            }
+        }
+    }
+}

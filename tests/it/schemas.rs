@@ -138,3 +138,41 @@ fn case_files_are_checked_with_located_errors() {
     let err = CaseFile::parse(b"{\n  \"restauration\": \"crown\"\n}").expect_err("unknown field");
     assert!(err.contains("line 2"), "{err}");
 }
+
+#[test]
+fn the_bundled_sample_analyzes_to_a_valid_report_through_the_cli() {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let imprint = bin.join(format!("imprint{}", std::env::consts::EXE_SUFFIX));
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sample_surface.stl");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("report.json");
+    let status = std::process::Command::new(&imprint)
+        .arg("analyze")
+        .arg(&sample)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(0), "the clean sample is accepted");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<String> = validator("report.schema.json")
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(report["scans"][0]["triangles"], 39607);
+    let loops =
+        imprint_host::inspect::inspect(&sample, None, false).unwrap_or_else(|e| panic!("{e}"));
+    let holes = loops.boundary_loops.iter().filter(|l| !l.is_outer).count();
+    assert_eq!(
+        holes, 2,
+        "the sample carries two punched holes and one trim loop"
+    );
+}

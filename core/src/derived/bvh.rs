@@ -287,7 +287,16 @@ impl Bvh {
                 continue;
             }
             if n.count == 0 {
-                stack.extend([n.b, n.a]);
+                // Visit the child the ray enters first (pushed last); skip one it misses.
+                let ta = slab(&self.nodes[n.a as usize], &origin, &inv);
+                let tb = slab(&self.nodes[n.b as usize], &origin, &inv);
+                match (ta, tb) {
+                    (Some(a), Some(b)) if a <= b => stack.extend([n.b, n.a]),
+                    (Some(_), Some(_)) => stack.extend([n.a, n.b]),
+                    (Some(_), None) => stack.push(n.a),
+                    (None, Some(_)) => stack.push(n.b),
+                    (None, None) => {}
+                }
                 continue;
             }
             for slot in Self::leaf(n) {

@@ -381,19 +381,28 @@ impl Components {
         }
     }
 
-    /// Union-find over vertices joined by triangles, relabelled largest first.
+    /// Union-find over vertices joined by triangles (in parallel), relabelled largest first.
     pub fn build(scan: &Scan) -> Self {
+        use std::sync::atomic::AtomicU32;
         let n = scan.positions.len();
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        for t in &scan.triangles {
-            union(&mut parent, t[0], t[1]);
-            union(&mut parent, t[1], t[2]);
-        }
-        let roots: Vec<u32> = (0..n as u32).map(|v| find(&mut parent, v)).collect();
+        let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+        scan.triangles
+            .par_iter()
+            .with_min_len(1 << 12)
+            .for_each(|t| {
+                union(&parent, t[0], t[1]);
+                union(&parent, t[1], t[2]);
+            });
+        let roots: Vec<u32> = (0..n as u32)
+            .into_par_iter()
+            .with_min_len(1 << 12)
+            .map(|v| find(&parent, v))
+            .collect();
         let (labels, info) = label_components(scan, &roots);
         let face_component = scan
             .triangles
-            .iter()
+            .par_iter()
+            .with_min_len(1 << 12)
             .map(|t| labels[roots[t[0] as usize] as usize])
             .collect();
         let mut used = vec![false; n];
@@ -419,20 +428,40 @@ impl Components {
     }
 }
 
-fn find(parent: &mut [u32], mut v: u32) -> u32 {
-    while parent[v as usize] != v {
-        let grand = parent[parent[v as usize] as usize];
-        parent[v as usize] = grand;
-        v = grand;
+/// The root of `v`, halving the path on the way (each shortcut points to an ancestor, so
+/// concurrent finds and unions stay correct).
+fn find(parent: &[std::sync::atomic::AtomicU32], mut v: u32) -> u32 {
+    use std::sync::atomic::Ordering::Relaxed;
+    loop {
+        let p = parent[v as usize].load(Relaxed);
+        if p == v {
+            return v;
+        }
+        let g = parent[p as usize].load(Relaxed);
+        if g != p {
+            let _ = parent[v as usize].compare_exchange_weak(p, g, Relaxed, Relaxed);
+        }
+        v = p;
     }
-    v
 }
 
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
+/// Joins the sets of `a` and `b`: the larger root is linked under the smaller one, and only
+/// while it is still a root (compare-and-swap), so links always point to smaller indices and
+/// no cycle can form.
+fn union(parent: &[std::sync::atomic::AtomicU32], a: u32, b: u32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    loop {
+        let (ra, rb) = (find(parent, a), find(parent, b));
+        if ra == rb {
+            return;
+        }
         let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent[hi as usize] = lo;
+        if parent[hi as usize]
+            .compare_exchange(hi, lo, Relaxed, Relaxed)
+            .is_ok()
+        {
+            return;
+        }
     }
 }
 

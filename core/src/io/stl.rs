@@ -84,41 +84,32 @@ pub(crate) fn parse_binary(bytes: &[u8], mode: Weld) -> Result<Scan, LoadErrorKi
 /// bit patterns), in parallel; a non-finite coordinate is an error with its byte offset.
 fn read_keys(records: &[u8], count: usize) -> Result<Vec<Key>, LoadErrorKind> {
     use rayon::prelude::*;
-    let keys: Vec<[Key; 3]> = records[..count * RECORD]
-        .par_chunks_exact(RECORD)
+    let mut keys = vec![Key::from_bits([0; 3]); count * 3];
+    keys.par_chunks_exact_mut(3)
+        .zip(records[..count * RECORD].par_chunks_exact(RECORD))
         .with_min_len(1 << 12)
-        .map(|rec| {
-            [0, 1, 2].map(|v| {
+        .for_each(|(out, rec)| {
+            for (v, key) in out.iter_mut().enumerate() {
                 let at = 12 + 12 * v;
-                Key::from_bits([0, 1, 2].map(|k| {
+                *key = Key::from_bits([0, 1, 2].map(|k| {
                     let b = &rec[at + 4 * k..at + 4 * k + 4];
                     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-                }))
-            })
-        })
-        .collect();
-    if let Some(t) = keys
-        .par_iter()
-        .position_first(|t| t.iter().any(|k| !k.is_finite()))
-    {
-        let v = keys[t].iter().position(|k| !k.is_finite()).unwrap_or(0);
-        let at = 12 + 12 * v;
-        let rec = &records[t * RECORD..];
-        let p = [0, 1, 2].map(|k| {
-            f32::from_le_bytes([
-                rec[at + 4 * k],
-                rec[at + 4 * k + 1],
-                rec[at + 4 * k + 2],
-                rec[at + 4 * k + 3],
-            ])
+                }));
+            }
         });
+    if let Some(i) = keys.par_iter().position_first(|k| !k.is_finite()) {
+        let (t, v) = (i / 3, i % 3);
+        let at = HEADER + 4 + t * RECORD + 12 + 12 * v;
         return Err(LoadErrorKind::malformed(
             BINARY,
-            Location::Offset((HEADER + 4 + t * RECORD + at) as u64),
-            format!("triangle {t} vertex {v} has a non-finite coordinate {p:?}"),
+            Location::Offset(at as u64),
+            format!(
+                "triangle {t} vertex {v} has a non-finite coordinate {:?}",
+                keys[i].position()
+            ),
         ));
     }
-    Ok(keys.into_iter().flatten().collect())
+    Ok(keys)
 }
 
 fn source(format: SourceFormat, raw_vertices: usize) -> ScanSource {
