@@ -277,24 +277,28 @@ impl Bvh {
         let inv = [1.0 / dir.x, 1.0 / dir.y, 1.0 / dir.z];
         let mut best: Option<(f32, usize, Vector)> = None;
         let mut limit = max_distance;
-        let mut stack = Vec::with_capacity(64);
-        if !self.nodes.is_empty() {
-            stack.push(0u32);
+        // Each entry carries the distance at which the ray enters its box.
+        let mut stack: Vec<(u32, f32)> = Vec::with_capacity(64);
+        if let Some(t) = self
+            .nodes
+            .first()
+            .and_then(|root| slab(root, &origin, &inv))
+        {
+            stack.push((0, t));
         }
-        while let Some(id) = stack.pop() {
-            let n = &self.nodes[id as usize];
-            if slab(n, &origin, &inv).is_none_or(|t| t > limit) {
+        while let Some((id, entry)) = stack.pop() {
+            if entry > limit {
                 continue;
             }
+            let n = &self.nodes[id as usize];
             if n.count == 0 {
-                // Visit the child the ray enters first (pushed last); skip one it misses.
-                let ta = slab(&self.nodes[n.a as usize], &origin, &inv);
-                let tb = slab(&self.nodes[n.b as usize], &origin, &inv);
-                match (ta, tb) {
-                    (Some(a), Some(b)) if a <= b => stack.extend([n.b, n.a]),
-                    (Some(_), Some(_)) => stack.extend([n.a, n.b]),
-                    (Some(_), None) => stack.push(n.a),
-                    (None, Some(_)) => stack.push(n.b),
+                // The child the ray enters first is pushed last; a missed child is dropped.
+                let a = slab(&self.nodes[n.a as usize], &origin, &inv).map(|t| (n.a, t));
+                let b = slab(&self.nodes[n.b as usize], &origin, &inv).map(|t| (n.b, t));
+                match (a, b) {
+                    (Some(a), Some(b)) if a.1 <= b.1 => stack.extend([b, a]),
+                    (Some(a), Some(b)) => stack.extend([a, b]),
+                    (Some(x), None) | (None, Some(x)) => stack.push(x),
                     (None, None) => {}
                 }
                 continue;

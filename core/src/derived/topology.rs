@@ -467,54 +467,113 @@ fn union(parent: &[std::sync::atomic::AtomicU32], a: u32, b: u32) {
 
 /// Maps roots to component labels (largest first) and measures each component.
 fn label_components(scan: &Scan, roots: &[u32]) -> (Vec<u32>, Vec<ComponentInfo>) {
-    let mut by_root = crate::util::FastMap::<u32, usize>::default();
-    // Per component: faces, area, bbox min, bbox max, vertices.
-    type Acc = (usize, f32, [f32; 3], [f32; 3], usize);
-    let mut acc: Vec<Acc> = Vec::new();
+    // Slots in order of first appearance, indexed by root (no hashing).
+    let mut slot_of = vec![u32::MAX; roots.len()];
+    let mut slots = 0u32;
     for t in &scan.triangles {
-        let r = roots[t[0] as usize];
-        let slot = *by_root.entry(r).or_insert_with(|| {
-            acc.push((0, 0.0, [f32::INFINITY; 3], [f32::NEG_INFINITY; 3], 0));
-            acc.len() - 1
-        });
-        let a = &mut acc[slot];
-        a.0 += 1;
-        a.1 += 0.5 * super::normals::face_cross(&scan.positions, t).norm();
-        for &v in t {
-            let p = scan.positions[v as usize];
-            for ((lo, hi), c) in a.2.iter_mut().zip(a.3.iter_mut()).zip(p) {
-                *lo = lo.min(c);
-                *hi = hi.max(c);
-            }
+        let r = roots[t[0] as usize] as usize;
+        if slot_of[r] == u32::MAX {
+            slot_of[r] = slots;
+            slots += 1;
         }
     }
-    for r in roots {
-        if let Some(&slot) = by_root.get(r) {
-            acc[slot].4 += 1;
+    let acc = scan
+        .triangles
+        .par_chunks(
+            scan.triangles
+                .len()
+                .div_ceil(rayon::current_num_threads().max(1))
+                .max(1),
+        )
+        .map(|chunk| {
+            let mut acc = vec![Acc::default(); slots as usize];
+            for t in chunk {
+                acc[slot_of[roots[t[0] as usize] as usize] as usize].add_face(scan, t);
+            }
+            acc
+        })
+        .reduce(
+            || vec![Acc::default(); slots as usize],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| x.merge(y));
+                a
+            },
+        );
+    let mut acc = acc;
+    for &r in roots {
+        if let Some(a) = acc.get_mut(slot_of[r as usize] as usize) {
+            a.vertices += 1;
         }
     }
     let mut order: Vec<usize> = (0..acc.len()).collect();
-    order.sort_by(|&a, &b| acc[b].0.cmp(&acc[a].0).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| acc[b].faces.cmp(&acc[a].faces).then(a.cmp(&b)));
     let mut rank = vec![0u32; acc.len()];
     for (new, &old) in order.iter().enumerate() {
         rank[old] = new as u32;
     }
-    let mut labels = vec![u32::MAX; roots.len()];
-    for (&r, &slot) in &by_root {
-        labels[r as usize] = rank[slot];
-    }
-    let info = order
+    let labels = slot_of
         .iter()
-        .map(|&s| {
-            let (faces, area, lo, hi, vertices) = acc[s];
-            let d = (0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f32>().sqrt();
-            ComponentInfo {
-                faces,
-                vertices,
-                area_mm2: area,
-                bbox_diagonal_mm: d,
-            }
-        })
+        .map(|&s| rank.get(s as usize).copied().unwrap_or(u32::MAX))
         .collect();
+    let info = order.iter().map(|&s| acc[s].info()).collect();
     (labels, info)
+}
+
+/// Per-component sums while labelling.
+#[derive(Clone, Copy)]
+struct Acc {
+    faces: usize,
+    area: f32,
+    lo: [f32; 3],
+    hi: [f32; 3],
+    vertices: usize,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Self {
+            faces: 0,
+            area: 0.0,
+            lo: [f32::INFINITY; 3],
+            hi: [f32::NEG_INFINITY; 3],
+            vertices: 0,
+        }
+    }
+}
+
+impl Acc {
+    fn add_face(&mut self, scan: &Scan, t: &[u32; 3]) {
+        self.faces += 1;
+        self.area += 0.5 * super::normals::face_cross(&scan.positions, t).norm();
+        for &v in t {
+            self.grow(&scan.positions[v as usize], &scan.positions[v as usize]);
+        }
+    }
+
+    fn grow(&mut self, lo: &[f32; 3], hi: &[f32; 3]) {
+        for k in 0..3 {
+            self.lo[k] = self.lo[k].min(lo[k]);
+            self.hi[k] = self.hi[k].max(hi[k]);
+        }
+    }
+
+    fn merge(&mut self, o: &Acc) {
+        self.faces += o.faces;
+        self.area += o.area;
+        self.vertices += o.vertices;
+        self.grow(&o.lo, &o.hi);
+    }
+
+    fn info(&self) -> ComponentInfo {
+        let d = (0..3)
+            .map(|k| (self.hi[k] - self.lo[k]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        ComponentInfo {
+            faces: self.faces,
+            vertices: self.vertices,
+            area_mm2: self.area,
+            bbox_diagonal_mm: d,
+        }
+    }
 }
