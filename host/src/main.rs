@@ -58,6 +58,30 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Generate a synthetic scan with known defects (ground truth) into a directory.
+    Phantom {
+        /// Seed: the same seed gives the same files.
+        #[arg(long)]
+        seed: u64,
+        /// Approximate number of triangles.
+        #[arg(long, default_value_t = 200_000)]
+        triangles: usize,
+        /// Jaw (random from the seed if not given).
+        #[arg(long, value_enum)]
+        jaw: Option<JawArg>,
+        /// Defects: `random`, `clean`, or e.g. `holes=2,voids=3,nodules=1,spikes=2`.
+        #[arg(long, default_value = "random")]
+        defects: String,
+        /// What was scanned: intraoral, cast or impression (the negative).
+        #[arg(long, value_enum, default_value = "cast")]
+        scanned: ScannedArg,
+        /// Keep the canonical pose (teeth along +Z for a lower jaw) instead of a random one.
+        #[arg(long)]
+        no_pose: bool,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List discovered plugins, or inspect one library.
     Plugins {
         #[command(subcommand)]
@@ -80,6 +104,19 @@ enum PluginsAction {
         /// The library file.
         path: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum JawArg {
+    Upper,
+    Lower,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScannedArg {
+    Intraoral,
+    Cast,
+    Impression,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -170,6 +207,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(report.exit_code())
         }
+        Command::Phantom {
+            seed,
+            triangles,
+            jaw,
+            defects,
+            scanned,
+            no_pose,
+            out,
+        } => run_phantom(seed, triangles, jaw, &defects, scanned, no_pose, &out),
         Command::Plugins {
             action,
             plugins: paths,
@@ -179,6 +225,54 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             _ => list_plugins(&paths, json),
         },
     }
+}
+
+fn run_phantom(
+    seed: u64,
+    triangles: usize,
+    jaw: Option<JawArg>,
+    defects: &str,
+    scanned: ScannedArg,
+    no_pose: bool,
+    out: &std::path::Path,
+) -> anyhow::Result<i32> {
+    use imprint_phantom::{DefectMix, Jaw, PhantomSpec, Scanned};
+    let defects = DefectMix::parse(defects).map_err(|e| {
+        exit::Coded::new(
+            exit::USAGE,
+            std::io::Error::other(format!("--defects: {e}")),
+        )
+    })?;
+    let spec = PhantomSpec {
+        seed,
+        triangles,
+        jaw: jaw.map(|j| match j {
+            JawArg::Upper => Jaw::Upper,
+            JawArg::Lower => Jaw::Lower,
+        }),
+        defects,
+        scanned: match scanned {
+            ScannedArg::Intraoral => Scanned::Intraoral,
+            ScannedArg::Cast => Scanned::Cast,
+            ScannedArg::Impression => Scanned::Impression,
+        },
+        random_pose: !no_pose,
+    };
+    let phantom = imprint_phantom::generate(&spec);
+    imprint_phantom::write(&phantom, out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let t = &phantom.truth;
+    println!(
+        "phantom {} ({:?}, {} triangles, mean edge {:.3} mm, noise {:.1} µm): {} defect(s), expected {:?} -> {}",
+        t.seed,
+        t.jaw,
+        t.mesh.triangles,
+        t.mesh.mean_edge_mm,
+        t.mesh.noise_um,
+        t.defects.len(),
+        t.decision,
+        out.display()
+    );
+    Ok(exit::ACCEPT)
 }
 
 fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {

@@ -1,0 +1,301 @@
+//! Injecting defects into the generated surface, each recorded with its true location,
+//! extent and kind: holes (missing patches), voids (pits), nodules (bumps) and spikes.
+
+use crate::surface::{Band, GridMesh};
+use crate::truth::TrueDefect;
+use imprint_core::finding::{FindingKind, Severity};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// How many of each defect to inject.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefectMix {
+    /// Missing patches, 0.5–6 mm across.
+    pub holes: u32,
+    /// Pits 0.2–2 mm across, 0.05–1 mm deep.
+    pub voids: u32,
+    /// Bumps of the same sizes.
+    pub nodules: u32,
+    /// Single outlier vertices, 0.3–1 mm off the surface.
+    pub spikes: u32,
+}
+
+impl DefectMix {
+    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N` (any subset).
+    /// `random` returns `None`: the generator picks a mix from the seed.
+    pub fn parse(spec: &str) -> Result<Option<Self>, String> {
+        match spec.trim() {
+            "random" => return Ok(None),
+            "clean" | "none" | "" => return Ok(Some(Self::default())),
+            _ => {}
+        }
+        let mut mix = Self::default();
+        for part in spec.split(',') {
+            let (name, n) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: expected KIND=COUNT"))?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{part}`: {n} is not a count"))?;
+            match name.trim() {
+                "holes" => mix.holes = n,
+                "voids" => mix.voids = n,
+                "nodules" => mix.nodules = n,
+                "spikes" => mix.spikes = n,
+                other => {
+                    return Err(format!(
+                        "unknown defect kind `{other}` (holes, voids, nodules, spikes)"
+                    ))
+                }
+            }
+        }
+        Ok(Some(mix))
+    }
+
+    /// A mix drawn from the seed: up to 2 holes, 3 voids, 2 nodules, 2 spikes.
+    pub fn random(rng: &mut impl Rng) -> Self {
+        Self {
+            holes: rng.random_range(0..=2),
+            voids: rng.random_range(0..=3),
+            nodules: rng.random_range(0..=2),
+            spikes: rng.random_range(0..=2),
+        }
+    }
+}
+
+/// A defect being placed, before the mesh is compacted and posed.
+pub struct Placed {
+    /// Its truth (centre still in canonical coordinates).
+    pub truth: TrueDefect,
+    /// Generator vertex indices it affects.
+    pub vertices: Vec<u32>,
+    /// Triangles to remove (holes).
+    pub remove: Vec<u32>,
+}
+
+/// Injects the mix; vertex normals are those of the clean surface.
+pub fn inject(
+    mesh: &mut GridMesh,
+    normals: &[[f32; 3]],
+    mix: &DefectMix,
+    band: &Band,
+    (s0, s1): (f32, f32),
+    rng: &mut impl Rng,
+) -> Vec<Placed> {
+    let mut placed: Vec<Placed> = Vec::new();
+    let kinds = std::iter::repeat_n(FindingKind::Hole, mix.holes as usize)
+        .chain(std::iter::repeat_n(FindingKind::Void, mix.voids as usize))
+        .chain(std::iter::repeat_n(
+            FindingKind::Nodule,
+            mix.nodules as usize,
+        ))
+        .chain(std::iter::repeat_n(FindingKind::Spike, mix.spikes as usize));
+    for (n, kind) in kinds.enumerate() {
+        let radius = match kind {
+            FindingKind::Hole => rng.random_range(0.25..3.0f32),
+            FindingKind::Spike => 0.0,
+            _ => rng.random_range(0.1..1.0f32),
+        };
+        let Some(center) = pick_site(mesh, &placed, radius, band, (s0, s1), rng) else {
+            continue;
+        };
+        let id = format!("D{}", n + 1);
+        let p = match kind {
+            FindingKind::Hole => hole(mesh, center, radius, id),
+            FindingKind::Spike => spike(mesh, normals, center, rng.random_range(0.3..1.0), id),
+            _ => {
+                let depth = rng.random_range(0.05..(radius.min(1.0)));
+                let sign = if kind == FindingKind::Void { -1.0 } else { 1.0 };
+                bubble(
+                    mesh,
+                    normals,
+                    center,
+                    radius,
+                    sign * depth,
+                    kind,
+                    rng.random_bool(0.5),
+                    id,
+                )
+            }
+        };
+        placed.push(p);
+    }
+    placed
+}
+
+/// A vertex away from the scan's border and from earlier defects.
+fn pick_site(
+    mesh: &GridMesh,
+    placed: &[Placed],
+    radius: f32,
+    band: &Band,
+    (s0, s1): (f32, f32),
+    rng: &mut impl Rng,
+) -> Option<u32> {
+    for _ in 0..200 {
+        let v = rng.random_range(0..mesh.positions.len());
+        let [s, t] = mesh.domain[v];
+        let margin = radius + 1.5;
+        if s < s0 + margin || s > s1 - margin || t.abs() > band.reach(t) - margin {
+            continue;
+        }
+        let p = mesh.positions[v];
+        let clear = placed
+            .iter()
+            .all(|d| dist(p, d.truth.center) > radius + d.truth.size_mm / 2.0 + 2.0);
+        if clear {
+            return Some(v as u32);
+        }
+    }
+    None
+}
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
+}
+
+fn near(mesh: &GridMesh, c: [f32; 3], r: f32) -> impl Iterator<Item = (usize, f32)> + '_ {
+    mesh.positions
+        .iter()
+        .enumerate()
+        .map(move |(i, p)| (i, dist(*p, c)))
+        .filter(move |(_, d)| *d < r)
+}
+
+fn truth(
+    id: String,
+    kind: FindingKind,
+    center: [f32; 3],
+    size: f32,
+    depth: f32,
+    tooth: u8,
+) -> TrueDefect {
+    TrueDefect {
+        id,
+        kind,
+        cause: None,
+        center,
+        size_mm: size,
+        depth_mm: depth,
+        tooth: (tooth != 0).then_some(tooth),
+        severity: expected_severity(kind, size, depth, tooth != 0),
+        resolvable: true,
+        vertices: Vec::new(),
+    }
+}
+
+/// What a careful technician would call it (no preparations yet, so nothing is critical):
+/// on a tooth, holes from 1 mm and bubbles from 0.5 mm across need review; on gingiva,
+/// holes from 3 mm; spikes from 0.5 mm high.
+fn expected_severity(kind: FindingKind, size: f32, depth: f32, on_tooth: bool) -> Severity {
+    let major = match kind {
+        FindingKind::Hole => size >= if on_tooth { 1.0 } else { 3.0 },
+        FindingKind::Spike => depth >= 0.5,
+        _ => on_tooth && size >= 0.5,
+    };
+    if major {
+        Severity::Major
+    } else {
+        Severity::Minor
+    }
+}
+
+fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Placed {
+    let c = mesh.positions[center as usize];
+    let remove: Vec<u32> = mesh
+        .triangles
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            let m = [0, 1, 2].map(|k| {
+                t.iter()
+                    .map(|&i| mesh.positions[i as usize][k])
+                    .sum::<f32>()
+                    / 3.0
+            });
+            dist(m, c) < radius
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    Placed {
+        truth: truth(
+            id,
+            FindingKind::Hole,
+            c,
+            2.0 * radius,
+            0.0,
+            mesh.labels[center as usize],
+        ),
+        vertices: Vec::new(),
+        remove,
+    }
+}
+
+fn spike(mesh: &mut GridMesh, normals: &[[f32; 3]], v: u32, height: f32, id: String) -> Placed {
+    let n = normals[v as usize];
+    let p = &mut mesh.positions[v as usize];
+    *p = [
+        p[0] + height * n[0],
+        p[1] + height * n[1],
+        p[2] + height * n[2],
+    ];
+    Placed {
+        truth: truth(
+            id,
+            FindingKind::Spike,
+            *p,
+            height,
+            height,
+            mesh.labels[v as usize],
+        ),
+        vertices: vec![v],
+        remove: Vec::new(),
+    }
+}
+
+/// A pit (`offset < 0`) or bump along the surface normal: spherical-cap profile (sharp rim,
+/// an air bubble) or cosine profile (blurred, fluid).
+#[allow(clippy::too_many_arguments)]
+fn bubble(
+    mesh: &mut GridMesh,
+    normals: &[[f32; 3]],
+    center: u32,
+    radius: f32,
+    offset: f32,
+    kind: FindingKind,
+    sharp: bool,
+    id: String,
+) -> Placed {
+    let c = mesh.positions[center as usize];
+    let n = normals[center as usize];
+    let affected: Vec<(usize, f32)> = near(mesh, c, radius).collect();
+    for &(i, d) in &affected {
+        let x = d / radius;
+        let profile = if sharp {
+            1.0 - x * x
+        } else {
+            0.5 * (1.0 + (std::f32::consts::PI * x).cos())
+        };
+        let p = &mut mesh.positions[i];
+        *p = [
+            p[0] + offset * profile * n[0],
+            p[1] + offset * profile * n[1],
+            p[2] + offset * profile * n[2],
+        ];
+    }
+    // The centre is where the clean surface was: the middle of the bubble's rim.
+    let t = truth(
+        id,
+        kind,
+        c,
+        2.0 * radius,
+        offset.abs(),
+        mesh.labels[center as usize],
+    );
+    Placed {
+        truth: t,
+        vertices: affected.iter().map(|(i, _)| *i as u32).collect(),
+        remove: Vec::new(),
+    }
+}

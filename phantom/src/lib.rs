@@ -1,0 +1,173 @@
+//! # imprint-phantom
+//!
+//! Ground truth for Imprint: synthetic scans of dental arches with known, injected defects
+//! (no public dataset of annotated impression defects exists), and the scorer that measures an
+//! analyzer's report against that truth.
+//!
+//! A phantom is deterministic per seed: the same seed and options give the same bytes.
+//!
+//! ```
+//! use imprint_phantom::{generate, PhantomSpec};
+//! let phantom = generate(&PhantomSpec { seed: 7, triangles: 20_000, ..Default::default() });
+//! assert!(phantom.scan.triangle_count() > 15_000);
+//! assert_eq!(phantom.truth.seed, 7);
+//! ```
+
+pub mod arch;
+pub mod defects;
+pub mod eval;
+mod output;
+pub mod surface;
+pub mod truth;
+
+pub use arch::Jaw;
+pub use defects::DefectMix;
+pub use output::write;
+pub use truth::{ExpectedDecision, TrueDefect, Truth};
+
+use arch::{place_teeth, ArchCurve};
+use imprint_core::Scan;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// What was scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scanned {
+    /// An intraoral scan: no material defects (no voids, nodules).
+    Intraoral,
+    /// A stone cast: bubbles in the impression show as nodules, bubbles in the stone as voids.
+    #[default]
+    Cast,
+    /// The impression itself (the negative); the delivered surface is turned inside out.
+    Impression,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhantomSpec {
+    /// Seed: everything random follows from it.
+    pub seed: u64,
+    /// Approximate triangle count.
+    pub triangles: usize,
+    /// Jaw (random from the seed when `None`).
+    pub jaw: Option<Jaw>,
+    /// Defect mix (random from the seed when `None`).
+    pub defects: Option<DefectMix>,
+    /// What was scanned.
+    pub scanned: Scanned,
+    /// Apply a random rigid pose.
+    pub random_pose: bool,
+}
+
+impl Default for PhantomSpec {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            triangles: 200_000,
+            jaw: None,
+            defects: None,
+            scanned: Scanned::Cast,
+            random_pose: true,
+        }
+    }
+}
+
+/// A generated scan and its truth.
+pub struct Phantom {
+    /// The scan as a lab would receive it (labels attached, FDI per vertex).
+    pub scan: Scan,
+    /// What it really contains.
+    pub truth: Truth,
+}
+
+/// Generates a phantom.
+pub fn generate(spec: &PhantomSpec) -> Phantom {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let jaw = spec.jaw.unwrap_or(if rng.random_bool(0.5) {
+        Jaw::Upper
+    } else {
+        Jaw::Lower
+    });
+    let positions = if rng.random_bool(0.3) { 8 } else { 7 };
+    let missing = pick_missing(jaw, positions, &mut rng);
+    let teeth = place_teeth(jaw, positions, &missing);
+    let (half_width, depth) = match jaw {
+        Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
+        Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),
+    };
+    let curve = ArchCurve::new(half_width, depth, half_width * 1.6);
+    let first = teeth.first().map_or(0.0, |t| t.s - t.md / 2.0);
+    let last = teeth.last().map_or(0.0, |t| t.s + t.md / 2.0);
+    let domain = (first - surface::END_MARGIN, last + surface::END_MARGIN);
+    let band = surface::Band::for_curve(&curve);
+    let area = (domain.1 - domain.0) * (band.lingual + band.buccal);
+    let spacing = (2.0 * area / spec.triangles.max(1000) as f32).sqrt();
+    let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, spacing, &mut rng);
+    let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
+    let mix = spec.defects.unwrap_or_else(|| DefectMix::random(&mut rng));
+    let mix = if spec.scanned == Scanned::Intraoral {
+        DefectMix {
+            voids: 0,
+            nodules: 0,
+            ..mix
+        }
+    } else {
+        mix
+    };
+    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, &mut rng);
+    let noise_um = rng.random_range(5.0..15.0f32);
+    add_noise(&mut mesh.positions, &normals, noise_um / 1000.0, &mut rng);
+    let pose = pose_for(jaw, spec.random_pose, &mut rng);
+    output::assemble(spec, jaw, teeth, mesh, placed, noise_um, pose)
+}
+
+/// Occasionally leaves out a tooth (never a central incisor), so gaps of a tooth's width
+/// appear as they do in real arches.
+fn pick_missing(jaw: Jaw, positions: u8, rng: &mut impl Rng) -> Vec<u8> {
+    let (a, b) = arch::quadrants(jaw);
+    let mut missing = Vec::new();
+    if rng.random_bool(0.3) {
+        let quadrant = if rng.random_bool(0.5) { a } else { b };
+        missing.push(quadrant * 10 + rng.random_range(2..=positions));
+    }
+    missing
+}
+
+/// Gaussian noise along the normals (Box–Muller), `sigma` mm RMS.
+fn add_noise(positions: &mut [[f32; 3]], normals: &[[f32; 3]], sigma: f32, rng: &mut impl Rng) {
+    for (p, n) in positions.iter_mut().zip(normals) {
+        let (u1, u2): (f32, f32) = (rng.random_range(f32::EPSILON..1.0), rng.random());
+        let g = (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos() * sigma;
+        *p = [p[0] + g * n[0], p[1] + g * n[1], p[2] + g * n[2]];
+    }
+}
+
+/// Canonical → scan coordinates: the upper jaw turned teeth-down (a half turn about Y), then
+/// a uniformly random rotation and a translation of up to 30 mm.
+fn pose_for(jaw: Jaw, random: bool, rng: &mut impl Rng) -> nalgebra::Isometry3<f32> {
+    use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+    let turn = match jaw {
+        Jaw::Upper => UnitQuaternion::from_axis_angle(&Vector3::y_axis(), std::f32::consts::PI),
+        Jaw::Lower => UnitQuaternion::identity(),
+    };
+    if !random {
+        return Isometry3::from_parts(Translation3::identity(), turn);
+    }
+    let (u1, u2, u3): (f32, f32, f32) = (rng.random(), rng.random(), rng.random());
+    let tau = std::f32::consts::TAU;
+    let q = nalgebra::Quaternion::new(
+        (1.0 - u1).sqrt() * (tau * u2).sin(),
+        (1.0 - u1).sqrt() * (tau * u2).cos(),
+        u1.sqrt() * (tau * u3).sin(),
+        u1.sqrt() * (tau * u3).cos(),
+    );
+    let r = UnitQuaternion::from_quaternion(q);
+    let t = Translation3::new(
+        rng.random_range(-30.0..30.0),
+        rng.random_range(-30.0..30.0),
+        rng.random_range(-30.0..30.0),
+    );
+    Isometry3::from_parts(t, r * turn)
+}

@@ -1,0 +1,210 @@
+//! Turning a generated surface into what a lab receives, and writing it: `scan.stl`,
+//! `scan.ply`, `labels.json` (Teeth3DS form), `case.json`, `truth.json`, and `truth.ply` (the
+//! truth in colour, for a person in MeshLab).
+
+use crate::arch::{Jaw, PlacedTooth};
+use crate::defects::Placed;
+use crate::surface::GridMesh;
+use crate::truth::{MeshStats, Truth};
+use crate::{Phantom, PhantomSpec, Scanned};
+use imprint_core::finding::FindingKind;
+use imprint_core::io::{write_ply_binary, write_stl_binary};
+use imprint_core::Scan;
+use nalgebra::{Isometry3, Point3, Vector3};
+use std::io::BufWriter;
+use std::path::Path;
+
+/// Removes hole triangles, renumbers vertices in first-occurrence order (so a welded STL,
+/// the PLY and the label file share one vertex order), poses, and records the truth.
+pub(crate) fn assemble(
+    spec: &PhantomSpec,
+    jaw: Jaw,
+    teeth: Vec<PlacedTooth>,
+    mesh: GridMesh,
+    placed: Vec<Placed>,
+    noise_um: f32,
+    pose: Isometry3<f32>,
+) -> Phantom {
+    let removed: std::collections::HashSet<u32> = placed
+        .iter()
+        .flat_map(|p| p.remove.iter().copied())
+        .collect();
+    let kept: Vec<[u32; 3]> = mesh
+        .triangles
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !removed.contains(&(*i as u32)))
+        .map(|(_, t)| *t)
+        .collect();
+    let mut new_id = vec![u32::MAX; mesh.positions.len()];
+    let mut order = Vec::with_capacity(mesh.positions.len());
+    for &v in kept.iter().flatten() {
+        if new_id[v as usize] == u32::MAX {
+            new_id[v as usize] = order.len() as u32;
+            order.push(v);
+        }
+    }
+    let place = |p: [f32; 3]| {
+        let q = pose * Point3::new(p[0], p[1], p[2]);
+        [q.x, q.y, q.z]
+    };
+    let positions: Vec<[f32; 3]> = order
+        .iter()
+        .map(|&v| place(mesh.positions[v as usize]))
+        .collect();
+    let labels: Vec<u8> = order.iter().map(|&v| mesh.labels[v as usize]).collect();
+    let mut triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
+    if spec.scanned == Scanned::Impression {
+        triangles.iter_mut().for_each(|t| t.swap(1, 2));
+    }
+    let mean_edge = mean_edge(&positions, &triangles);
+    let defects = placed
+        .into_iter()
+        .map(|p| {
+            let mut d = p.truth;
+            d.center = place(d.center);
+            d.vertices = p
+                .vertices
+                .iter()
+                .map(|&v| new_id[v as usize])
+                .filter(|&v| v != u32::MAX)
+                .collect();
+            let deep_enough = d.kind == FindingKind::Hole || d.depth_mm >= 4.0 * noise_um / 1000.0;
+            d.resolvable = d.size_mm >= 3.0 * mean_edge && deep_enough;
+            d.cause = cause(spec.scanned, d.kind);
+            d
+        })
+        .collect::<Vec<_>>();
+    let occlusal = pose.rotation * Vector3::z();
+    let stats = MeshStats {
+        vertices: positions.len(),
+        triangles: triangles.len(),
+        mean_edge_mm: mean_edge,
+        noise_um,
+    };
+    let mut scan = Scan::new(positions, triangles)
+        .unwrap_or_else(|e| panic!("generated mesh is invalid: {e}"));
+    scan.labels = Some(labels);
+    let matrix = pose.to_homogeneous();
+    let truth = Truth {
+        schema: "imprint.truth/1".into(),
+        seed: spec.seed,
+        jaw,
+        scanned: serde_json::to_value(spec.scanned)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        pose: std::array::from_fn(|r| std::array::from_fn(|c| matrix[(r, c)])),
+        occlusal: [occlusal.x, occlusal.y, occlusal.z],
+        teeth,
+        decision: Truth::decide(&defects),
+        defects,
+        mesh: stats,
+    };
+    Phantom { scan, truth }
+}
+
+/// The physical defect behind a kind seen on the positive surface.
+fn cause(scanned: Scanned, kind: FindingKind) -> Option<String> {
+    let text = match (scanned, kind) {
+        (Scanned::Cast, FindingKind::Nodule) => "air bubble in the impression, cast as a bump",
+        (Scanned::Cast, FindingKind::Void) => "air bubble in the stone",
+        (Scanned::Impression, FindingKind::Nodule) => "air bubble in the impression material",
+        (Scanned::Impression, FindingKind::Void) => "excess or torn impression material",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+fn mean_edge(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> f32 {
+    let (sum, n) = triangles.iter().fold((0.0f64, 0usize), |(s, n), t| {
+        let e: f64 = (0..3)
+            .map(|k| {
+                let (a, b) = (positions[t[k] as usize], positions[t[(k + 1) % 3] as usize]);
+                f64::from((0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f32>().sqrt())
+            })
+            .sum();
+        (s + e, n + 3)
+    });
+    (sum / n.max(1) as f64) as f32
+}
+
+/// Writes every phantom file into `dir` (created if needed).
+pub fn write(phantom: &Phantom, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let scan = &phantom.scan;
+    let truth = &phantom.truth;
+    let create = |name: &str| std::fs::File::create(dir.join(name)).map(BufWriter::new);
+    write_stl_binary(&scan.positions, &scan.triangles, &mut create("scan.stl")?)?;
+    let mut plain = scan.clone();
+    plain.labels = None;
+    write_ply_binary(&plain, &mut create("scan.ply")?)?;
+    let labels = scan.labels.clone().unwrap_or_default();
+    let instances: Vec<u32> = labels
+        .iter()
+        .map(|&l| {
+            truth
+                .teeth
+                .iter()
+                .position(|t| t.fdi == l && l != 0)
+                .map_or(0, |i| i as u32 + 1)
+        })
+        .collect();
+    let jaw = if truth.jaw == Jaw::Upper {
+        "upper"
+    } else {
+        "lower"
+    };
+    let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(std::io::Error::other);
+    std::fs::write(
+        dir.join("labels.json"),
+        json(
+            &serde_json::json!({"id_patient": format!("phantom-{}", truth.seed), "jaw": jaw, "labels": labels, "instances": instances}),
+        )?,
+    )?;
+    let material = if truth.scanned == "intraoral" {
+        "digital"
+    } else {
+        "vps"
+    };
+    std::fs::write(
+        dir.join("case.json"),
+        json(&serde_json::json!({
+            "id": format!("phantom-{}", truth.seed),
+            "scans": [{"path": "scan.stl", "role": jaw}],
+            "impression": "final",
+            "scanned": truth.scanned,
+            "material": material,
+        }))?,
+    )?;
+    std::fs::write(
+        dir.join("truth.json"),
+        serde_json::to_vec_pretty(truth).map_err(std::io::Error::other)?,
+    )?;
+    write_ply_binary(&coloured_truth(phantom), &mut create("truth.ply")?)
+}
+
+/// The scan coloured by truth: gingiva pink, teeth ivory shaded by FDI, defects red.
+fn coloured_truth(phantom: &Phantom) -> Scan {
+    let mut scan = phantom.scan.clone();
+    let labels = scan.labels.take().unwrap_or_default();
+    let mut colours: Vec<[u8; 3]> = labels
+        .iter()
+        .map(|&l| {
+            if l == 0 {
+                [222, 140, 150]
+            } else {
+                [235, 230 - (l % 10) * 12, 200 - (l / 10) * 20]
+            }
+        })
+        .collect();
+    for d in &phantom.truth.defects {
+        for &v in &d.vertices {
+            if let Some(c) = colours.get_mut(v as usize) {
+                *c = [220, 20, 20];
+            }
+        }
+    }
+    scan.colors = Some(colours);
+    scan
+}

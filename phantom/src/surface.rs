@@ -1,0 +1,215 @@
+//! The phantom's surface as a height over the arch's (arc length `s`, across `t`) domain, and
+//! its triangulation: a jittered grid with randomly chosen diagonals, so nothing downstream
+//! can rely on a regular lattice.
+
+use crate::arch::{ArchCurve, PlacedTooth};
+use rand::Rng;
+
+/// Half the width of the scanned band across the arch, mm (teeth plus gingiva and some
+/// vestibule on both sides). The generator narrows the lingual side where the arch curves
+/// tighter than this.
+pub const HALF_WIDTH: f32 = 12.0;
+/// The scanned band across the arch: how far it reaches lingually (`t < 0`) and buccally.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    /// Lingual reach, mm.
+    pub lingual: f32,
+    /// Buccal reach, mm.
+    pub buccal: f32,
+}
+
+impl Band {
+    /// The band for a curve: `HALF_WIDTH` each side, the lingual side kept within 80% of the
+    /// curve's tightest radius so the surface never folds over itself.
+    pub fn for_curve(curve: &ArchCurve) -> Self {
+        Self {
+            lingual: HALF_WIDTH.min(0.8 * curve.min_radius()),
+            buccal: HALF_WIDTH,
+        }
+    }
+
+    /// Reach on the side of `t`.
+    pub fn reach(&self, t: f32) -> f32 {
+        if t < 0.0 {
+            self.lingual
+        } else {
+            self.buccal
+        }
+    }
+}
+
+/// Scanned length beyond the last tooth on each side, mm.
+pub const END_MARGIN: f32 = 4.0;
+
+/// Smooth maximum (polynomial): a rounded crease of width ~`k` where two surfaces meet.
+fn smooth_max(a: f32, b: f32, k: f32) -> f32 {
+    let h = (k - (a - b).abs()).max(0.0) / k;
+    a.max(b) + h * h * k / 4.0
+}
+
+/// The crown height above the gingival margin at local coordinates (`u` mesiodistal, `v`
+/// buccolingual) of a tooth, or `None` outside its footprint.
+fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
+    let (a, b) = (t.md / 2.0, t.bl / 2.0);
+    let position = t.fdi % 10;
+    let p = if position <= 3 { 2.6 } else { 3.2 };
+    let r = ((u / a).abs().powf(p) + (v / b).abs().powf(p)).powf(1.0 / p);
+    if r >= 1.0 {
+        return None;
+    }
+    // Walls rise over the outer ~20% of the footprint, then a gently domed top.
+    let wall = (1.0 - r.powf(5.0)).max(0.0).powf(0.45);
+    let mut h = t.height * wall;
+    let occlusal = (1.0 - r * r).max(0.0);
+    match position {
+        1 | 2 => h -= 1.2 * (v / b).powi(2) * occlusal, // incisal edge: thin labiolingually
+        3 => h += 0.8 * (-(u * u + v * v) / (0.3 * a * a)).exp(), // cusp tip
+        _ => h += occlusal_anatomy(position, u / a, v / b) * occlusal,
+    }
+    Some(h)
+}
+
+/// Cusps and fissures of premolars and molars in unit footprint coordinates.
+fn occlusal_anatomy(position: u8, x: f32, y: f32) -> f32 {
+    let bump =
+        |cx: f32, cy: f32, amp: f32| amp * (-((x - cx).powi(2) + (y - cy).powi(2)) / 0.09).exp();
+    let cusps = if position <= 5 {
+        bump(0.0, 0.45, 1.0) + bump(0.0, -0.45, 0.8)
+    } else {
+        bump(0.45, 0.45, 1.0)
+            + bump(-0.45, 0.45, 1.0)
+            + bump(0.45, -0.45, 0.9)
+            + bump(-0.45, -0.45, 0.9)
+    };
+    let central = -0.7 * (-(y / 0.12).powi(2)).exp() * (1.0 - x * x).max(0.0);
+    let transverse = if position >= 6 {
+        -0.4 * (-(x / 0.1).powi(2)).exp() * (1.0 - y * y).max(0.0)
+    } else {
+        0.0
+    };
+    cusps + central + transverse
+}
+
+/// The gingiva: a ridge along the arch falling into the vestibules, with papillae between
+/// neighbouring teeth.
+fn gingiva(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> f32 {
+    let attached = 5.0f32.min(0.6 * band.reach(t));
+    let slope = ((t.abs() - attached).max(0.0) / (band.reach(t) - attached)).powi(2);
+    let ridge = -7.0 * slope;
+    let papillae: f32 = teeth
+        .windows(2)
+        .filter(|w| !w[0].missing && !w[1].missing)
+        .map(|w| {
+            let contact = (w[0].s + w[0].md / 2.0 + w[1].s - w[1].md / 2.0) / 2.0;
+            2.5 * (-((s - contact) / 1.0).powi(2)).exp() * (-(t / 3.0).powi(2)).exp()
+        })
+        .sum();
+    ridge + papillae
+}
+
+/// What the surface is at one domain point: its height and the tooth it belongs to.
+pub struct Sample {
+    /// Height above the gingival margin level, mm.
+    pub z: f32,
+    /// FDI of the crown there, 0 for gingiva.
+    pub fdi: u8,
+}
+
+/// Samples the surface at `(s, t)`.
+pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
+    let g = gingiva(teeth, band, s, t);
+    let mut best = (f32::NEG_INFINITY, 0u8);
+    for tooth in teeth
+        .iter()
+        .filter(|x| !x.missing && (x.s - s).abs() < x.md)
+    {
+        if let Some(h) = crown(tooth, s - tooth.s, t) {
+            if h > best.0 {
+                best = (h, tooth.fdi);
+            }
+        }
+    }
+    if best.0 == f32::NEG_INFINITY {
+        return Sample { z: g, fdi: 0 };
+    }
+    let z = smooth_max(g, best.0, 0.15);
+    // The crown owns the point once it stands clear of the gingival crease.
+    let fdi = if best.0 > g + 0.05 { best.1 } else { 0 };
+    Sample { z, fdi }
+}
+
+/// A triangulated domain grid: positions in the canonical frame, triangles, per-vertex FDI,
+/// and each vertex's domain coordinates.
+pub struct GridMesh {
+    /// Positions, canonical frame.
+    pub positions: Vec<[f32; 3]>,
+    /// Triangles, wound so normals point out of the mouth (+Z side).
+    pub triangles: Vec<[u32; 3]>,
+    /// FDI per vertex (0 = gingiva).
+    pub labels: Vec<u8>,
+    /// (s, t) per vertex.
+    pub domain: Vec<[f32; 2]>,
+}
+
+/// Triangulates `[s0, s1] × [−lingual, buccal]` with spacing `h`, jittering interior points
+/// by up to ±30% of `h` and choosing each quad's diagonal at random.
+pub fn triangulate(
+    curve: &ArchCurve,
+    teeth: &[PlacedTooth],
+    band: &Band,
+    (s0, s1): (f32, f32),
+    h: f32,
+    rng: &mut impl Rng,
+) -> GridMesh {
+    let width = band.lingual + band.buccal;
+    let nu = ((s1 - s0) / h).ceil().max(2.0) as usize;
+    let nv = (width / h).ceil().max(2.0) as usize;
+    let (du, dv) = ((s1 - s0) / nu as f32, width / nv as f32);
+    let mut domain = Vec::with_capacity((nu + 1) * (nv + 1));
+    for j in 0..=nv {
+        for i in 0..=nu {
+            let interior = i > 0 && i < nu && j > 0 && j < nv;
+            let (js, jt) = if interior {
+                (rng.random_range(-0.3..0.3), rng.random_range(-0.3..0.3))
+            } else {
+                (0.0, 0.0)
+            };
+            domain.push([
+                s0 + (i as f32 + js) * du,
+                -band.lingual + (j as f32 + jt) * dv,
+            ]);
+        }
+    }
+    use rayon::prelude::*;
+    let samples: Vec<(f32, u8)> = domain
+        .par_iter()
+        .map(|&[s, t]| {
+            let x = sample(teeth, band, s, t);
+            (x.z, x.fdi)
+        })
+        .collect();
+    let positions = domain
+        .iter()
+        .zip(&samples)
+        .map(|(&[s, t], &(z, _))| curve.point(s, t, z))
+        .collect();
+    let labels = samples.iter().map(|x| x.1).collect();
+    let id = |i: usize, j: usize| (j * (nu + 1) + i) as u32;
+    let mut triangles = Vec::with_capacity(2 * nu * nv);
+    for j in 0..nv {
+        for i in 0..nu {
+            let (a, b, c, d) = (id(i, j), id(i + 1, j), id(i + 1, j + 1), id(i, j + 1));
+            if rng.random_bool(0.5) {
+                triangles.extend([[a, b, c], [a, c, d]]);
+            } else {
+                triangles.extend([[a, b, d], [b, c, d]]);
+            }
+        }
+    }
+    GridMesh {
+        positions,
+        triangles,
+        labels,
+        domain,
+    }
+}

@@ -1,0 +1,100 @@
+//! What the phantom really contains: the truth a report is scored against.
+
+use crate::arch::{Jaw, PlacedTooth};
+use imprint_core::finding::{FindingKind, Severity};
+use serde::{Deserialize, Serialize};
+
+/// One injected defect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrueDefect {
+    /// Id within the phantom.
+    pub id: String,
+    /// Kind, as an analyzer should report it (on the positive surface).
+    pub kind: FindingKind,
+    /// The physical defect behind it, when that differs (e.g. a bubble in the impression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Centre, mm, in the scan's (posed) coordinates.
+    pub center: [f32; 3],
+    /// Largest extent (diameter), mm.
+    pub size_mm: f32,
+    /// Depth (pits), height (nodules, spikes), mm; 0 for holes.
+    pub depth_mm: f32,
+    /// FDI tooth it is on, or `None` on gingiva.
+    pub tooth: Option<u8>,
+    /// The severity a careful technician would give it.
+    pub severity: Severity,
+    /// Large and deep enough for the scan to resolve (≥ 3 edge lengths across and ≥ 4× the
+    /// noise deep). Unresolvable defects count neither as missed nor as false.
+    pub resolvable: bool,
+    /// Vertices of the delivered scan that belong to it (empty for holes: their vertices are
+    /// gone; see `boundary` instead).
+    #[serde(default)]
+    pub vertices: Vec<u32>,
+}
+
+/// Accept / review / reject, as the truth expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedDecision {
+    /// No defect that matters.
+    Accept,
+    /// A major defect.
+    Review,
+    /// A critical defect.
+    Reject,
+}
+
+/// Statistics of the delivered mesh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeshStats {
+    /// Vertices.
+    pub vertices: usize,
+    /// Triangles.
+    pub triangles: usize,
+    /// Mean edge length, mm.
+    pub mean_edge_mm: f32,
+    /// Scanner noise applied along normals, RMS µm.
+    pub noise_um: f32,
+}
+
+/// The whole truth of one phantom (`truth.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Truth {
+    /// `imprint.truth/1`.
+    pub schema: String,
+    /// The seed it was generated from.
+    pub seed: u64,
+    /// Jaw.
+    pub jaw: Jaw,
+    /// What was scanned (`intraoral`, `cast`, `impression`).
+    pub scanned: String,
+    /// Rigid pose applied after generation (row-major 4×4, canonical → scan coordinates).
+    pub pose: [[f32; 4]; 4],
+    /// Occlusal direction (unit) in scan coordinates: where the crowns point.
+    pub occlusal: [f32; 3],
+    /// Teeth as laid out (missing ones included, marked).
+    pub teeth: Vec<PlacedTooth>,
+    /// Injected defects.
+    pub defects: Vec<TrueDefect>,
+    /// The decision a careful lab would reach.
+    pub decision: ExpectedDecision,
+    /// Mesh statistics.
+    pub mesh: MeshStats,
+}
+
+impl Truth {
+    /// The decision implied by the defects' severities.
+    pub fn decide(defects: &[TrueDefect]) -> ExpectedDecision {
+        match defects
+            .iter()
+            .filter(|d| d.resolvable)
+            .map(|d| d.severity)
+            .max()
+        {
+            Some(Severity::Critical) => ExpectedDecision::Reject,
+            Some(Severity::Major) => ExpectedDecision::Review,
+            _ => ExpectedDecision::Accept,
+        }
+    }
+}
