@@ -82,6 +82,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Score a report against a phantom's truth: precision, recall, localisation per kind.
+    Eval {
+        /// The phantom's truth.json.
+        #[arg(long)]
+        truth: PathBuf,
+        /// The report written by `imprint analyze --out`.
+        #[arg(long)]
+        report: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List discovered plugins, or inspect one library.
     Plugins {
         #[command(subcommand)]
@@ -216,6 +228,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             no_pose,
             out,
         } => run_phantom(seed, triangles, jaw, &defects, scanned, no_pose, &out),
+        Command::Eval {
+            truth,
+            report,
+            json,
+        } => run_eval(&truth, &report, json),
         Command::Plugins {
             action,
             plugins: paths,
@@ -272,6 +289,44 @@ fn run_phantom(
         t.decision,
         out.display()
     );
+    Ok(exit::ACCEPT)
+}
+
+fn run_eval(truth: &std::path::Path, report: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+    let read = |p: &std::path::Path| -> anyhow::Result<serde_json::Value> {
+        let bytes = std::fs::read(p).map_err(|e| {
+            exit::Coded::new(
+                exit::INVALID_INPUT,
+                std::io::Error::other(format!("{}: {e}", p.display())),
+            )
+        })?;
+        Ok(serde_json::from_slice(&bytes).map_err(|e| {
+            exit::Coded::new(
+                exit::INVALID_INPUT,
+                std::io::Error::other(format!("{}: {e}", p.display())),
+            )
+        })?)
+    };
+    let bad = |p: &std::path::Path, e: serde_json::Error| {
+        exit::Coded::new(
+            exit::INVALID_INPUT,
+            std::io::Error::other(format!("{}: {e}", p.display())),
+        )
+    };
+    let truth_value = read(truth)?;
+    let t: imprint_phantom::Truth =
+        serde_json::from_value(truth_value).map_err(|e| bad(truth, e))?;
+    let r = read(report)?;
+    let findings: Vec<imprint_core::finding::Finding> =
+        serde_json::from_value(r["findings"].clone()).map_err(|e| bad(report, e))?;
+    let findings: Vec<_> = findings.into_iter().filter(|f| f.scan == 0).collect();
+    let decision = r["decision"].as_str().map(str::to_string);
+    let score = imprint_phantom::eval::score(&t, &findings, decision);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&score)?);
+    } else {
+        print!("{}", score.to_text());
+    }
     Ok(exit::ACCEPT)
 }
 

@@ -201,23 +201,68 @@ fn expected_severity(kind: FindingKind, size: f32, depth: f32, on_tooth: bool) -
     }
 }
 
+/// A missing patch: the triangles within `radius` of the centre that are connected to it
+/// (grown across shared edges, so the patch is one piece), with notches closed so its rim is
+/// a single loop.
 fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Placed {
     let c = mesh.positions[center as usize];
-    let remove: Vec<u32> = mesh
-        .triangles
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| {
-            let m = [0, 1, 2].map(|k| {
-                t.iter()
-                    .map(|&i| mesh.positions[i as usize][k])
-                    .sum::<f32>()
-                    / 3.0
-            });
-            dist(m, c) < radius
+    let centroid = |t: &[u32; 3]| {
+        [0, 1, 2].map(|k| {
+            t.iter()
+                .map(|&i| mesh.positions[i as usize][k])
+                .sum::<f32>()
+                / 3.0
         })
-        .map(|(i, _)| i as u32)
+    };
+    let mut by_edge: std::collections::HashMap<(u32, u32), Vec<u32>> =
+        std::collections::HashMap::new();
+    for (f, t) in mesh.triangles.iter().enumerate() {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            by_edge
+                .entry((a.min(b), a.max(b)))
+                .or_default()
+                .push(f as u32);
+        }
+    }
+    let edges = &by_edge;
+    let neighbours = move |f: u32| {
+        let t = mesh.triangles[f as usize];
+        (0..3).flat_map(move |k| {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            edges
+                .get(&(a.min(b), a.max(b)))
+                .cloned()
+                .unwrap_or_default()
+        })
+    };
+    let mut removed = std::collections::HashSet::new();
+    let mut stack: Vec<u32> = (0..mesh.triangles.len() as u32)
+        .filter(|&f| mesh.triangles[f as usize].contains(&center))
         .collect();
+    while let Some(f) = stack.pop() {
+        if dist(centroid(&mesh.triangles[f as usize]), c) < radius && removed.insert(f) {
+            stack.extend(neighbours(f).filter(|g| !removed.contains(g)));
+        }
+    }
+    // Close notches: a kept triangle with two or three removed neighbours joins the hole.
+    loop {
+        let notches: Vec<u32> = removed
+            .iter()
+            .flat_map(|&f| neighbours(f).collect::<Vec<_>>())
+            .filter(|g| !removed.contains(g))
+            .filter(|&g| {
+                neighbours(g)
+                    .filter(|h| *h != g && removed.contains(h))
+                    .count()
+                    >= 2
+            })
+            .collect();
+        if notches.is_empty() {
+            break;
+        }
+        removed.extend(notches);
+    }
     Placed {
         truth: truth(
             id,
@@ -228,7 +273,7 @@ fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Placed {
             mesh.labels[center as usize],
         ),
         vertices: Vec::new(),
-        remove,
+        remove: removed.into_iter().collect(),
     }
 }
 

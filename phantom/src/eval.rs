@@ -1,2 +1,223 @@
-//! The scorer: matches a report's findings to a phantom's truth and measures precision,
-//! recall, localisation and size error per finding kind.
+//! The scorer: matches a report's findings to a phantom's truth and measures, per finding
+//! kind, true and false positives, misses, precision, recall, localisation and size error,
+//! tooth attribution, and the decision against the truth's.
+//!
+//! **Matching rule.** A finding matches a true defect of the same kind group
+//! ([`FindingKind::group`]) when its centre lies within `max(1 mm, true radius)` of the true
+//! centre. Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
+//! (`resolvable: false`: under ~3 edge lengths across or shallower than ~4× the noise) counts
+//! neither as missed nor, when something matches it, as a false alarm: it is set aside.
+
+use crate::truth::{ExpectedDecision, Truth};
+use imprint_core::finding::{Finding, FindingKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Scores of one finding kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindScore {
+    /// Findings matched to a resolvable true defect of this kind.
+    pub tp: usize,
+    /// Findings of this kind that matched nothing.
+    pub fp: usize,
+    /// Resolvable true defects of this kind nothing matched.
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    /// True defects set aside as unresolvable.
+    pub set_aside: usize,
+    /// tp / (tp + fp), or null when nothing was reported.
+    pub precision: Option<f64>,
+    /// tp / (tp + fn), or null when nothing was there.
+    pub recall: Option<f64>,
+    /// Median centre distance of matches, mm.
+    pub median_error_mm: Option<f64>,
+    /// Median |reported size − true size| of matches, mm.
+    pub median_size_error_mm: Option<f64>,
+}
+
+/// One matched pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// True defect id.
+    pub truth: String,
+    /// Finding id.
+    pub finding: String,
+    /// Centre distance, mm.
+    pub distance_mm: f64,
+    /// Reported size − true size, mm.
+    pub size_error_mm: f64,
+    /// The finding names the true tooth (or both say gingiva).
+    pub tooth_right: bool,
+}
+
+/// The score of one report against one truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Per finding kind (snake_case names).
+    pub kinds: BTreeMap<String, KindScore>,
+    /// Every match.
+    pub matches: Vec<Match>,
+    /// Fraction of matches with the right tooth.
+    pub tooth_accuracy: Option<f64>,
+    /// The truth has no defects (a clean control).
+    pub clean: bool,
+    /// Unmatched findings in all (false alarms).
+    pub false_alarms: usize,
+    /// The truth's decision.
+    pub expected_decision: ExpectedDecision,
+    /// The report's decision, if it has one.
+    pub decision: Option<String>,
+}
+
+fn name(kind: FindingKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f64 {
+    (0..3)
+        .map(|k| f64::from(a[k] - b[k]).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+/// Scores `findings` (of the phantom's scan) against `truth`; `decision` is the report's.
+pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> Score {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (ti, t) in truth.defects.iter().enumerate() {
+        let reach = f64::from((t.size_mm / 2.0).max(1.0));
+        for (fi, f) in findings.iter().enumerate() {
+            let d = dist(t.center, f.center);
+            if f.kind.group() == t.kind.group() && d <= reach {
+                pairs.push((d, ti, fi));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut truth_used, mut finding_used) = (
+        vec![false; truth.defects.len()],
+        vec![false; findings.len()],
+    );
+    let mut matched = Vec::new();
+    for (d, ti, fi) in pairs {
+        if !truth_used[ti] && !finding_used[fi] {
+            truth_used[ti] = true;
+            finding_used[fi] = true;
+            matched.push((d, ti, fi));
+        }
+    }
+    let mut kinds: BTreeMap<String, KindScore> = BTreeMap::new();
+    let mut errors: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut matches = Vec::new();
+    for &(d, ti, fi) in &matched {
+        let (t, f) = (&truth.defects[ti], &findings[fi]);
+        let k = name(t.kind);
+        if !t.resolvable {
+            kinds.entry(k).or_default().set_aside += 1;
+            continue;
+        }
+        kinds.entry(k.clone()).or_default().tp += 1;
+        let size_error = f64::from(f.size_mm - t.size_mm);
+        let e = errors.entry(k).or_default();
+        e.0.push(d);
+        e.1.push(size_error.abs());
+        matches.push(Match {
+            truth: t.id.clone(),
+            finding: f.id.clone(),
+            distance_mm: d,
+            size_error_mm: size_error,
+            tooth_right: f.tooth == t.tooth,
+        });
+    }
+    for (ti, t) in truth.defects.iter().enumerate() {
+        if !truth_used[ti] {
+            let s = kinds.entry(name(t.kind)).or_default();
+            if t.resolvable {
+                s.fn_ += 1;
+            } else {
+                s.set_aside += 1;
+            }
+        }
+    }
+    let mut false_alarms = 0;
+    for (fi, f) in findings.iter().enumerate() {
+        if !finding_used[fi] {
+            kinds.entry(name(f.kind)).or_default().fp += 1;
+            false_alarms += 1;
+        }
+    }
+    for (k, s) in kinds.iter_mut() {
+        let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+        s.precision = ratio(s.tp, s.tp + s.fp);
+        s.recall = ratio(s.tp, s.tp + s.fn_);
+        if let Some((d, size)) = errors.remove(k) {
+            s.median_error_mm = median(d);
+            s.median_size_error_mm = median(size);
+        }
+    }
+    let right = matches.iter().filter(|m| m.tooth_right).count();
+    Score {
+        tooth_accuracy: (!matches.is_empty()).then(|| right as f64 / matches.len() as f64),
+        kinds,
+        matches,
+        clean: truth.defects.is_empty(),
+        false_alarms,
+        expected_decision: truth.decision,
+        decision,
+    }
+}
+
+impl Score {
+    /// A table for a terminal.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
+        let mut s = format!(
+            "{:<16} {:>4} {:>4} {:>4} {:>6} {:>9} {:>7} {:>10} {:>10}\n",
+            "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
+        );
+        for (k, v) in &self.kinds {
+            let _ = writeln!(
+                s,
+                "{k:<16} {:>4} {:>4} {:>4} {:>6} {:>9} {:>7} {:>10} {:>10}",
+                v.tp,
+                v.fp,
+                v.fn_,
+                v.set_aside,
+                fmt(v.precision),
+                fmt(v.recall),
+                fmt(v.median_error_mm),
+                fmt(v.median_size_error_mm)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "tooth accuracy {}, false alarms {}{}, decision {} (truth {:?})",
+            fmt(self.tooth_accuracy),
+            self.false_alarms,
+            if self.clean {
+                " on a clean control"
+            } else {
+                ""
+            },
+            self.decision.as_deref().unwrap_or("-"),
+            self.expected_decision
+        );
+        s
+    }
+}

@@ -70,7 +70,9 @@ pub(crate) fn assemble(
                 .filter(|&v| v != u32::MAX)
                 .collect();
             let deep_enough = d.kind == FindingKind::Hole || d.depth_mm >= 4.0 * noise_um / 1000.0;
-            d.resolvable = d.size_mm >= 3.0 * mean_edge && deep_enough;
+            // A spike is one vertex: only its height against the noise decides.
+            let wide_enough = d.kind == FindingKind::Spike || d.size_mm >= 3.0 * mean_edge;
+            d.resolvable = wide_enough && deep_enough;
             d.cause = cause(spec.scanned, d.kind);
             d
         })

@@ -3,6 +3,11 @@
 //! by more than the ring's own radius times a ratio. The ring radius is measured among the
 //! neighbours only, so the spike cannot inflate its own yardstick. On a smooth surface the
 //! offset is about `curvature × radius² / 2`, a small fraction of the radius.
+//!
+//! A spike is also *isolated*: its neighbours sit on the smooth surface, and the spike moves
+//! their own ring centres by only about its height over their valence. Along a crease or a
+//! stretched wall, neighbours are offset as much as the vertex. So a vertex must also stand
+//! `isolation` times further off than any of its neighbours.
 
 use imprint_core::finding::{Finding, FindingKind, Severity};
 use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
@@ -44,26 +49,49 @@ impl Analyzer for Spikes {
             interface_version: String::new(),
             kinds: vec![FindingKind::Spike],
             needs: vec![imprint_core::derived::DerivedKind::Adjacency],
-            parameters: vec![Parameter {
-                name: "min_ratio".into(),
-                default: serde_json::json!(1.5),
-                description: "A vertex is a spike when its offset from its one-ring's centre \
+            parameters: vec![
+                Parameter {
+                    name: "isolation".into(),
+                    default: serde_json::json!(2.5),
+                    description: "A spike must stand this many times further off its ring than \
+                                  any neighbour does from its own (a true spike shifts its \
+                                  neighbours' rings by ~1/6 of its height; a crease shifts them \
+                                  as much as the vertex)."
+                        .into(),
+                },
+                Parameter {
+                    name: "min_ratio".into(),
+                    default: serde_json::json!(1.5),
+                    description: "A vertex is a spike when its offset from its one-ring's centre \
                               exceeds this many times the ring's radius (smooth anatomy stays \
                               below ~0.3; a star stands several radii off)."
-                    .into(),
-            }],
+                        .into(),
+                },
+            ],
         }
     }
 
     fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         let scan = ctx.scan();
         let ratio = ctx.param_f64("min_ratio").unwrap_or(1.5) as f32;
+        let isolation = ctx.param_f64("isolation").unwrap_or(2.5) as f32;
         let boundary = scan.on_boundary();
+        let rings: Vec<Option<(f32, f32)>> = (0..scan.positions().len())
+            .map(|v| ring_offset(&scan, v))
+            .collect();
+        let offset = |v: u32| rings[v as usize].map_or(0.0, |r| r.0);
         let findings = (0..scan.positions().len())
             .filter(|&v| !boundary.get(v).copied().unwrap_or(false))
             .filter_map(|v| {
-                let (offset, radius) = ring_offset(&scan, v)?;
-                (radius > 0.0 && offset > ratio * radius).then(|| spike(&scan, v, offset, radius))
+                let (off, radius) = rings[v]?;
+                let neighbours = scan
+                    .neighbours(v)
+                    .iter()
+                    .map(|&n| offset(n))
+                    .fold(0.0, f32::max);
+                let spike_like =
+                    radius > 0.0 && off > ratio * radius && off > isolation * neighbours;
+                spike_like.then(|| spike(&scan, v, off, radius))
             })
             .collect();
         Ok(findings)

@@ -1,0 +1,274 @@
+//! Phantoms: deterministic, shaped like a real scan, and every injected defect really in the
+//! mesh; and the scorer on hand-written reports with known right answers.
+
+use imprint_core::derived::DerivedData;
+use imprint_core::finding::{Finding, FindingKind, Severity};
+use imprint_core::io::{self, labels};
+use imprint_phantom::eval::score;
+use imprint_phantom::{generate, DefectMix, Jaw, PhantomSpec, Scanned};
+
+fn spec(seed: u64, mix: &str) -> PhantomSpec {
+    PhantomSpec {
+        seed,
+        triangles: 60_000,
+        defects: DefectMix::parse(mix).unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    }
+}
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
+}
+
+#[test]
+fn phantoms_are_deterministic_per_seed() {
+    let (a, b) = (generate(&spec(11, "random")), generate(&spec(11, "random")));
+    assert_eq!(a.scan.positions, b.scan.positions);
+    assert_eq!(a.scan.triangles, b.scan.triangles);
+    assert_eq!(
+        serde_json::to_string(&a.truth).ok(),
+        serde_json::to_string(&b.truth).ok()
+    );
+    let c = generate(&spec(12, "random"));
+    assert_ne!(a.scan.positions, c.scan.positions);
+}
+
+#[test]
+fn a_clean_phantom_is_one_open_sheet_with_one_trim_loop_and_real_proportions() {
+    for (seed, jaw) in [(1, Jaw::Upper), (2, Jaw::Lower)] {
+        let p = generate(&PhantomSpec {
+            jaw: Some(jaw),
+            ..spec(seed, "clean")
+        });
+        let d = DerivedData::new(&p.scan);
+        let loops = d.boundary_loops();
+        assert_eq!(loops.loops.len(), 1, "{jaw:?}: only the trim loop");
+        assert!(loops.loops[0].is_outer);
+        assert_eq!(d.components().count(), 1);
+        assert!(d.edges().non_manifold.is_empty() && d.edges().flipped == 0);
+        let labels = p.scan.labels.as_ref().expect("labels");
+        let teeth: std::collections::BTreeSet<u8> =
+            labels.iter().copied().filter(|&l| l != 0).collect();
+        assert!(
+            (10..=16).contains(&teeth.len()),
+            "{jaw:?}: {} teeth",
+            teeth.len()
+        );
+        let quadrants: Vec<u8> = if jaw == Jaw::Upper {
+            vec![1, 2]
+        } else {
+            vec![3, 4]
+        };
+        assert!(
+            teeth.iter().all(|t| quadrants.contains(&(t / 10))),
+            "{teeth:?}"
+        );
+        // Arch width across the second molars (in the truth's layout) is 35–55 mm.
+        let (lo, hi) = p.scan.bounding_box();
+        let extent = (0..3).map(|k| hi[k] - lo[k]).fold(0.0, f32::max);
+        assert!((40.0..95.0).contains(&extent), "largest extent {extent}");
+        assert!(
+            (0.1..0.6).contains(&p.truth.mesh.mean_edge_mm),
+            "mean edge {}",
+            p.truth.mesh.mean_edge_mm
+        );
+        assert!((5.0..=15.0).contains(&p.truth.mesh.noise_um));
+    }
+}
+
+#[test]
+fn written_files_agree_with_each_other() {
+    let p = generate(&spec(5, "holes=1,spikes=1"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    imprint_phantom::write(&p, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let mut stl = io::load(dir.path().join("scan.stl")).unwrap_or_else(|e| panic!("{e}"));
+    let ply = io::load(dir.path().join("scan.ply")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        stl.positions, p.scan.positions,
+        "the STL welds back to the same vertex order"
+    );
+    assert_eq!(ply.positions, p.scan.positions);
+    assert_eq!(stl.triangles, ply.triangles);
+    let lp = dir.path().join("labels.json");
+    let file = labels::read_label_file(&lp).unwrap_or_else(|e| panic!("{e}"));
+    labels::attach(&mut stl, &file, &lp).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stl.labels, p.scan.labels);
+    let case = imprint_host::case::CaseFile::read(&dir.path().join("case.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(case.scans.len(), 1);
+    assert!(io::load(dir.path().join("truth.ply")).is_ok_and(|t| t.colors.is_some()));
+}
+
+#[test]
+fn every_injected_hole_is_a_boundary_loop_at_its_true_place() {
+    for seed in 20..24 {
+        let p = generate(&spec(seed, "holes=3"));
+        let d = DerivedData::new(&p.scan);
+        let holes: Vec<_> = d.boundary_loops().holes().collect();
+        assert_eq!(holes.len(), p.truth.defects.len(), "seed {seed}");
+        for t in &p.truth.defects {
+            let near = holes
+                .iter()
+                .map(|l| dist(l.centroid, t.center))
+                .fold(f32::MAX, f32::min);
+            assert!(
+                near < (t.size_mm / 2.0).max(0.5),
+                "seed {seed}: hole {} is {near} mm from any loop",
+                t.id
+            );
+        }
+    }
+}
+
+#[test]
+fn pits_and_bumps_are_displaced_by_their_true_depth_along_the_normal() {
+    use imprint_phantom::{arch, defects, surface};
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let teeth = arch::place_teeth(Jaw::Lower, 7, &[]);
+    let curve = arch::ArchCurve::new(24.0, 34.0, 38.0);
+    let band = surface::Band::for_curve(&curve);
+    let domain = (teeth[0].s - 4.0, teeth[teeth.len() - 1].s + 4.0);
+    let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, 0.2, &mut rng);
+    let clean = mesh.positions.clone();
+    let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
+    let mix = DefectMix {
+        voids: 3,
+        nodules: 3,
+        ..Default::default()
+    };
+    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, &mut rng);
+    assert_eq!(placed.len(), 6);
+    for p in placed {
+        let sign = if p.truth.kind == FindingKind::Void {
+            -1.0
+        } else {
+            1.0
+        };
+        // The deepest displacement along the centre's normal is the true depth.
+        let c = p.vertices.iter().copied().min_by(|&a, &b| {
+            dist(clean[a as usize], p.truth.center)
+                .total_cmp(&dist(clean[b as usize], p.truth.center))
+        });
+        let c = c.expect("affected vertices") as usize;
+        let moved: f32 = (0..3)
+            .map(|k| (mesh.positions[c][k] - clean[c][k]) * normals[c][k])
+            .sum();
+        assert!(
+            (moved - sign * p.truth.depth_mm).abs() < 1e-4,
+            "{}: moved {moved}, depth {}",
+            p.truth.id,
+            p.truth.depth_mm
+        );
+    }
+}
+
+#[test]
+fn intraoral_phantoms_carry_no_material_defects_and_impressions_are_inside_out() {
+    let p = generate(&PhantomSpec {
+        scanned: Scanned::Intraoral,
+        ..spec(8, "voids=3,nodules=2,holes=1")
+    });
+    assert!(p.truth.defects.iter().all(|d| d.kind == FindingKind::Hole));
+    let cast = generate(&PhantomSpec {
+        random_pose: false,
+        ..spec(9, "clean")
+    });
+    let neg = generate(&PhantomSpec {
+        random_pose: false,
+        scanned: Scanned::Impression,
+        ..spec(9, "clean")
+    });
+    assert_eq!(cast.scan.positions, neg.scan.positions);
+    assert_eq!(
+        cast.scan.triangles[0],
+        [
+            neg.scan.triangles[0][0],
+            neg.scan.triangles[0][2],
+            neg.scan.triangles[0][1]
+        ]
+    );
+}
+
+fn finding(kind: FindingKind, center: [f32; 3], size: f32, tooth: Option<u8>) -> Finding {
+    let mut f = Finding::new(kind, Severity::Major, center, size, "test");
+    f.tooth = tooth;
+    f
+}
+
+#[test]
+fn the_scorer_gives_known_answers_on_hand_written_reports() {
+    let p = generate(&spec(30, "holes=2,voids=2,spikes=2"));
+    let truth = &p.truth;
+    let resolvable = truth.defects.iter().filter(|d| d.resolvable).count();
+    assert!(resolvable >= 3, "the test needs resolvable defects");
+    let perfect: Vec<Finding> = truth
+        .defects
+        .iter()
+        .map(|d| finding(d.kind, d.center, d.size_mm, d.tooth))
+        .collect();
+    let s = score(truth, &perfect, None);
+    assert_eq!(s.false_alarms, 0);
+    for (k, v) in &s.kinds {
+        assert_eq!(v.fn_, 0, "{k}");
+        if v.tp > 0 {
+            assert_eq!((v.precision, v.recall), (Some(1.0), Some(1.0)), "{k}");
+            assert_eq!(v.median_error_mm, Some(0.0));
+        }
+    }
+    assert_eq!(s.tooth_accuracy, Some(1.0));
+
+    let missed = score(truth, &[], None);
+    assert_eq!(
+        missed.kinds.values().map(|v| v.fn_).sum::<usize>(),
+        resolvable
+    );
+    assert!(missed
+        .kinds
+        .values()
+        .all(|v| v.recall.is_none_or(|r| r == 0.0)));
+
+    let far: Vec<Finding> = truth
+        .defects
+        .iter()
+        .map(|d| {
+            finding(
+                d.kind,
+                [d.center[0] + 50.0, d.center[1], d.center[2]],
+                1.0,
+                None,
+            )
+        })
+        .collect();
+    let s = score(truth, &far, None);
+    assert_eq!(s.false_alarms, truth.defects.len());
+    assert!(s
+        .kinds
+        .values()
+        .all(|v| v.precision.is_none_or(|x| x == 0.0)));
+
+    // Moved just inside the matching radius: matched, with that error; just outside: missed.
+    let d = truth
+        .defects
+        .iter()
+        .find(|d| d.resolvable)
+        .expect("a resolvable defect");
+    let reach = (d.size_mm / 2.0).max(1.0);
+    let at = |off: f32| {
+        vec![finding(
+            d.kind,
+            [d.center[0] + off, d.center[1], d.center[2]],
+            d.size_mm,
+            d.tooth,
+        )]
+    };
+    let inside = score(truth, &at(0.9 * reach), None);
+    assert_eq!(inside.matches.len(), 1);
+    assert!((inside.matches[0].distance_mm - f64::from(0.9 * reach)).abs() < 1e-3);
+    let outside = score(truth, &at(1.1 * reach), None);
+    assert!(outside.matches.is_empty() && outside.false_alarms == 1);
+
+    // A finding of another group at the right place is not a match.
+    let wrong_kind = vec![finding(FindingKind::DragMark, d.center, d.size_mm, d.tooth)];
+    assert!(score(truth, &wrong_kind, None).matches.is_empty());
+}
