@@ -10,3 +10,4 @@ pub mod inspect;
 pub mod plugins;
 pub mod report;
 pub mod run;
+pub mod suite;

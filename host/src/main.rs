@@ -82,14 +82,26 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Score a report against a phantom's truth: precision, recall, localisation per kind.
+    /// Score a report against a phantom's truth, or run a whole accuracy suite.
     Eval {
         /// The phantom's truth.json.
-        #[arg(long)]
-        truth: PathBuf,
+        #[arg(long, required_unless_present = "suite", requires = "report")]
+        truth: Option<PathBuf>,
         /// The report written by `imprint analyze --out`.
         #[arg(long)]
-        report: PathBuf,
+        report: Option<PathBuf>,
+        /// A suite file (e.g. eval/suite.toml): generate, analyze and score every phantom.
+        #[arg(long, conflicts_with_all = ["truth", "report"])]
+        suite: Option<PathBuf>,
+        /// With --suite: plugin library or directory to search first.
+        #[arg(long = "plugins")]
+        plugins: Vec<PathBuf>,
+        /// With --suite: run only these analyzer ids.
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
+        /// With --suite: parameter overrides ID.PARAM=VALUE.
+        #[arg(long = "set")]
+        set: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -231,8 +243,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Eval {
             truth,
             report,
+            suite,
+            plugins,
+            only,
+            set,
             json,
-        } => run_eval(&truth, &report, json),
+        } => match (suite, truth, report) {
+            (Some(suite), _, _) => run_eval_suite(&suite, &plugins, only, &set, json),
+            (None, Some(truth), Some(report)) => run_eval(&truth, &report, json),
+            _ => Err(exit::Coded::new(
+                exit::USAGE,
+                std::io::Error::other("eval needs --truth and --report, or --suite"),
+            )
+            .into()),
+        },
         Command::Plugins {
             action,
             plugins: paths,
@@ -290,6 +314,59 @@ fn run_phantom(
         out.display()
     );
     Ok(exit::ACCEPT)
+}
+
+fn run_eval_suite(
+    suite: &std::path::Path,
+    paths: &[PathBuf],
+    only: Option<Vec<String>>,
+    set: &[String],
+    json: bool,
+) -> anyhow::Result<i32> {
+    let invalid = |m: String| exit::Coded::new(exit::INVALID_INPUT, std::io::Error::other(m));
+    let text =
+        std::fs::read_to_string(suite).map_err(|e| invalid(format!("{}: {e}", suite.display())))?;
+    let spec = imprint_phantom::suite::SuiteSpec::parse(&text)
+        .map_err(|e| invalid(format!("{}: {e}", suite.display())))?;
+    let (mut loaded, refused) = plugins::load_all(&plugins::discover(paths, true));
+    if let Some(only) = &only {
+        loaded.retain(|p| only.contains(&p.manifest.id));
+    }
+    let params = imprint_host::run::parameters(&loaded, set)
+        .map_err(|e| exit::Coded::new(exit::USAGE, e))?;
+    let ctx = imprint_host::run::Loaded {
+        plugins: &loaded,
+        refused: &refused,
+        params: &params,
+    };
+    let start = std::time::Instant::now();
+    let (each, total) = imprint_host::suite::run_suite(&spec, &ctx, rayon_threads());
+    if json {
+        let rows: Vec<serde_json::Value> = each
+            .iter()
+            .map(|(g, seed, s)| serde_json::json!({"group": g, "seed": seed, "score": s}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"suite": total, "phantoms": rows}))?
+        );
+    } else {
+        print!("{}", total.to_text());
+        println!(
+            "analyzers: {}; {:.1} s",
+            loaded
+                .iter()
+                .map(|p| p.manifest.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(exit::ACCEPT)
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn run_eval(truth: &std::path::Path, report: &std::path::Path, json: bool) -> anyhow::Result<i32> {

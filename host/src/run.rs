@@ -143,8 +143,7 @@ pub fn run_plugins(
 /// Runs an analysis and returns the report (not yet written).
 pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     let case = read_case(opts)?;
-    let negative = case.as_ref().is_some_and(CaseFile::is_negative);
-    let scans = load_scans(opts, negative)?;
+    let scans = load_scans(opts, case.as_ref().is_some_and(CaseFile::is_negative))?;
     let (mut plugins, refused) = plugins::load_all(&plugins::discover(
         &opts.plugin_paths,
         opts.default_plugin_paths,
@@ -153,14 +152,42 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         plugins.retain(|p| only.contains(&p.manifest.id));
     }
     let params = parameters(&plugins, &opts.set)?;
-    let case_ref = case.clone().unwrap_or_default();
-    let derived: Vec<DerivedData<'_>> = scans.iter().map(|(s, _)| DerivedData::new(s)).collect();
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
     } else {
         opts.threads
     };
-    let (runs, mut findings) = run_plugins(&plugins, &derived, &case_ref, &params, threads);
+    let loaded = Loaded {
+        plugins: &plugins,
+        refused: &refused,
+        params: &params,
+    };
+    Ok(report_for(&scans, case.as_ref(), &loaded, threads))
+}
+
+/// Plugins ready to run: those loaded, those refused (for the provenance), their parameters.
+pub struct Loaded<'a> {
+    /// Loaded plugins.
+    pub plugins: &'a [LoadedPlugin],
+    /// Refused libraries.
+    pub refused: &'a [PluginLoadError],
+    /// Parameters per analyzer.
+    pub params: &'a Params,
+}
+
+/// Runs the plugins on scans already in memory (each with its file's SHA-256, or empty) and
+/// concludes the report. A case scanned as an impression must already be turned positive.
+pub fn report_for(
+    scans: &[(Scan, String)],
+    case: Option<&CaseFile>,
+    loaded: &Loaded<'_>,
+    threads: usize,
+) -> Report {
+    let negative = case.is_some_and(CaseFile::is_negative);
+    let case_ref = case.cloned().unwrap_or_default();
+    let derived: Vec<DerivedData<'_>> = scans.iter().map(|(s, _)| DerivedData::new(s)).collect();
+    let (runs, mut findings) =
+        run_plugins(loaded.plugins, &derived, &case_ref, loaded.params, threads);
     for (n, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{:04}", n + 1);
     }
@@ -171,8 +198,12 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
             .enumerate()
             .map(|(i, (s, sha))| scan_record(i, s, sha, &case_ref, negative))
             .collect(),
-        case: serde_json::to_value(&case).unwrap_or_default(),
-        provenance: provenance(&plugins, refused, params.clone()),
+        case: serde_json::to_value(case).unwrap_or_default(),
+        provenance: provenance(
+            loaded.plugins,
+            loaded.refused.to_vec(),
+            loaded.params.clone(),
+        ),
         runs,
         findings,
         summary: Default::default(),
@@ -184,7 +215,7 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         margin_lines: None,
     };
     report.conclude();
-    Ok(report)
+    report
 }
 
 fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {

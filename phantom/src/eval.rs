@@ -38,6 +38,8 @@ pub struct KindScore {
 /// One matched pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
+    /// The true defect's kind.
+    pub kind: String,
     /// True defect id.
     pub truth: String,
     /// Finding id.
@@ -83,7 +85,8 @@ fn dist(a: [f32; 3], b: [f32; 3]) -> f64 {
         .sqrt()
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+/// The median, or `None` for no values.
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -137,6 +140,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         e.0.push(d);
         e.1.push(size_error.abs());
         matches.push(Match {
+            kind: name(t.kind),
             truth: t.id.clone(),
             finding: f.id.clone(),
             distance_mm: d,

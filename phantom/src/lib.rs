@@ -17,6 +17,7 @@ pub mod arch;
 pub mod defects;
 pub mod eval;
 mod output;
+pub mod suite;
 pub mod surface;
 pub mod truth;
 

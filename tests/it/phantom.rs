@@ -272,3 +272,69 @@ fn the_scorer_gives_known_answers_on_hand_written_reports() {
     let wrong_kind = vec![finding(FindingKind::DragMark, d.center, d.size_mm, d.tooth)];
     assert!(score(truth, &wrong_kind, None).matches.is_empty());
 }
+
+#[test]
+fn a_small_suite_runs_and_aggregates_through_the_plugins() {
+    use imprint_phantom::suite::SuiteSpec;
+    let text = r#"
+triangles = 30000
+labels = true
+[[group]]
+name = "spiky"
+first_seed = 1
+count = 2
+defects = "spikes=2"
+[[group]]
+name = "clean"
+first_seed = 50
+count = 2
+defects = "clean"
+"#;
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let lib = dir.join(format!(
+        "{}imprint_plugin_spikes.{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_EXTENSION
+    ));
+    let (plugins, refused) = imprint_host::plugins::load_all(&[lib]);
+    let params = imprint_host::run::parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = imprint_host::run::Loaded {
+        plugins: &plugins,
+        refused: &refused,
+        params: &params,
+    };
+    let (each, total) = imprint_host::suite::run_suite(&spec, &loaded, 2);
+    assert_eq!(each.len(), 4);
+    assert_eq!((total.phantoms, total.clean), (4, 2));
+    let spikes = &total.kinds["spike"];
+    let per_phantom: usize = each
+        .iter()
+        .map(|(_, _, s)| s.kinds.get("spike").map_or(0, |k| k.tp))
+        .sum();
+    assert_eq!(spikes.tp, per_phantom, "aggregate sums the phantoms");
+    assert!(
+        spikes.tp + spikes.fn_ + spikes.set_aside == 4,
+        "two spikes in each spiky phantom"
+    );
+    let decisions: usize = total
+        .decision_confusion
+        .values()
+        .flat_map(|r| r.values())
+        .sum();
+    assert_eq!(decisions, 4);
+    assert!(
+        total.margin_line.mean_distance_mm.is_none(),
+        "no margins yet"
+    );
+
+    let err = SuiteSpec::parse("triangles = 1000\n[[group]]\nname = \"x\"\nfirst_seed = 1\ncount = 1\ndefects = \"bubbles=3\"\n");
+    assert!(err.is_err_and(|e| e.contains("unknown defect kind")));
+    let err = SuiteSpec::parse("triangles = 1000\ntriangels = 3\n");
+    assert!(err.is_err_and(|e| e.contains("triangels")));
+}

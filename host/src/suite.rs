@@ -1,0 +1,73 @@
+//! Running an accuracy suite: every phantom of a suite file generated in memory, analyzed by
+//! the discovered plugins exactly as `imprint analyze` would, and scored against its truth.
+
+use crate::case::{CaseFile, CaseScan, ImpressionKind, Material, Role, Scanned as CaseScanned};
+use crate::run::{report_for, Loaded};
+use imprint_phantom::eval::{score, Score};
+use imprint_phantom::suite::{aggregate, SuiteScore, SuiteSpec};
+use imprint_phantom::{generate, Jaw, Scanned};
+
+/// Scores every phantom of `spec` with the loaded plugins; returns the per-phantom scores
+/// (with their group names) and the aggregate.
+pub fn run_suite(
+    spec: &SuiteSpec,
+    loaded: &Loaded<'_>,
+    threads: usize,
+) -> (Vec<(String, u64, Score)>, SuiteScore) {
+    let mut scores = Vec::new();
+    for (group, phantom_spec) in spec.phantoms() {
+        let phantom = generate(&phantom_spec);
+        let case = case_for(&phantom.truth.jaw, phantom_spec.scanned);
+        let mut scan = phantom.scan;
+        if !spec.labels {
+            scan.labels = None;
+        }
+        if phantom_spec.scanned == Scanned::Impression {
+            // As `analyze` does for an impression scan: back to the positive surface.
+            scan.triangles.iter_mut().for_each(|t| t.swap(1, 2));
+        }
+        let report = report_for(&[(scan, String::new())], Some(&case), loaded, threads);
+        let decision = serde_json::to_value(report.decision)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
+        let findings: Vec<_> = report
+            .findings
+            .into_iter()
+            .filter(|f| f.scan == 0)
+            .collect();
+        scores.push((
+            group,
+            phantom_spec.seed,
+            score(&phantom.truth, &findings, decision),
+        ));
+    }
+    let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
+    let total = aggregate(&all);
+    (scores, total)
+}
+
+/// The case file a lab would send with the phantom.
+fn case_for(jaw: &Jaw, scanned: Scanned) -> CaseFile {
+    CaseFile {
+        scans: vec![CaseScan {
+            path: "scan.stl".into(),
+            role: if *jaw == Jaw::Upper {
+                Role::Upper
+            } else {
+                Role::Lower
+            },
+        }],
+        impression: Some(ImpressionKind::Final),
+        scanned: Some(match scanned {
+            Scanned::Intraoral => CaseScanned::Intraoral,
+            Scanned::Cast => CaseScanned::Cast,
+            Scanned::Impression => CaseScanned::Impression,
+        }),
+        material: Some(if scanned == Scanned::Intraoral {
+            Material::Digital
+        } else {
+            Material::Vps
+        }),
+        ..Default::default()
+    }
+}

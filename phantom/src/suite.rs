@@ -1,0 +1,199 @@
+//! Accuracy suites: a committed TOML file (e.g. `eval/suite.toml`) names groups of phantoms
+//! (seed ranges, defect mixes, what was scanned); the host generates each in memory, analyzes
+//! it, and [`aggregate`] turns the per-phantom scores into one table per finding kind, false
+//! alarms per clean control, and the decision confusion matrix.
+
+use crate::eval::{median, KindScore, Score};
+use crate::{DefectMix, PhantomSpec, Scanned};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One group of phantoms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// What the group is for.
+    pub name: String,
+    /// First seed.
+    pub first_seed: u64,
+    /// How many consecutive seeds.
+    pub count: u64,
+    /// `random`, `clean`, or `holes=N,voids=N,nodules=N,spikes=N`.
+    #[serde(default = "random")]
+    pub defects: String,
+    /// What was scanned.
+    #[serde(default)]
+    pub scanned: Scanned,
+}
+
+fn random() -> String {
+    "random".into()
+}
+
+/// A suite file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSpec {
+    /// Approximate triangles per phantom.
+    pub triangles: usize,
+    /// Hand the phantom's per-vertex labels to the analyzers (as a lab's labelled export
+    /// would); without them, analyzers see no tooth numbers.
+    #[serde(default)]
+    pub labels: bool,
+    /// The groups.
+    #[serde(rename = "group")]
+    pub groups: Vec<Group>,
+}
+
+impl SuiteSpec {
+    /// Parses a suite file's text; errors name the line and field.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let spec: SuiteSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        for g in &spec.groups {
+            DefectMix::parse(&g.defects)
+                .map_err(|e| format!("group `{}`: defects: {e}", g.name))?;
+        }
+        Ok(spec)
+    }
+
+    /// Every phantom of the suite, with its group's name.
+    pub fn phantoms(&self) -> Vec<(String, PhantomSpec)> {
+        self.groups
+            .iter()
+            .flat_map(|g| {
+                (g.first_seed..g.first_seed + g.count).map(move |seed| {
+                    let spec = PhantomSpec {
+                        seed,
+                        triangles: self.triangles,
+                        jaw: None,
+                        defects: DefectMix::parse(&g.defects).ok().flatten(),
+                        scanned: g.scanned,
+                        random_pose: true,
+                    };
+                    (g.name.clone(), spec)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Margin-line agreement (filled once margins are detected; `null` until then).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MarginLineScore {
+    /// Mean distance from detected to true margin, mm.
+    pub mean_distance_mm: Option<f64>,
+    /// 95th percentile of that distance, mm.
+    pub p95_distance_mm: Option<f64>,
+}
+
+/// A whole suite's score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteScore {
+    /// Phantoms scored.
+    pub phantoms: usize,
+    /// Of which clean controls.
+    pub clean: usize,
+    /// Per finding kind, summed over phantoms; errors are medians over all matches.
+    pub kinds: BTreeMap<String, KindScore>,
+    /// Margin lines.
+    pub margin_line: MarginLineScore,
+    /// False alarms per clean control (mean).
+    pub false_alarms_per_clean_scan: Option<f64>,
+    /// Fraction of matches with the right tooth.
+    pub tooth_accuracy: Option<f64>,
+    /// `confusion[truth][report]` counts of decisions.
+    pub decision_confusion: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// Sums per-phantom scores into one suite score.
+pub fn aggregate(scores: &[Score]) -> SuiteScore {
+    let mut kinds: BTreeMap<String, KindScore> = BTreeMap::new();
+    for s in scores {
+        for (k, v) in &s.kinds {
+            let e = kinds.entry(k.clone()).or_default();
+            e.tp += v.tp;
+            e.fp += v.fp;
+            e.fn_ += v.fn_;
+            e.set_aside += v.set_aside;
+        }
+    }
+    for (k, e) in kinds.iter_mut() {
+        let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+        e.precision = ratio(e.tp, e.tp + e.fp);
+        e.recall = ratio(e.tp, e.tp + e.fn_);
+        let of_kind = || {
+            scores
+                .iter()
+                .flat_map(|s| s.matches.iter().filter(|m| &m.kind == k))
+        };
+        e.median_error_mm = median(of_kind().map(|m| m.distance_mm).collect());
+        e.median_size_error_mm = median(of_kind().map(|m| m.size_error_mm.abs()).collect());
+    }
+    let clean: Vec<&Score> = scores.iter().filter(|s| s.clean).collect();
+    let matches: Vec<_> = scores.iter().flat_map(|s| &s.matches).collect();
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for s in scores {
+        let truth = serde_json::to_value(s.expected_decision)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
+        let row = confusion.entry(truth.unwrap_or_default()).or_default();
+        *row.entry(s.decision.clone().unwrap_or_else(|| "none".into()))
+            .or_default() += 1;
+    }
+    SuiteScore {
+        phantoms: scores.len(),
+        clean: clean.len(),
+        kinds,
+        margin_line: MarginLineScore::default(),
+        false_alarms_per_clean_scan: (!clean.is_empty()).then(|| {
+            clean.iter().map(|s| s.false_alarms).sum::<usize>() as f64 / clean.len() as f64
+        }),
+        tooth_accuracy: (!matches.is_empty()).then(|| {
+            matches.iter().filter(|m| m.tooth_right).count() as f64 / matches.len() as f64
+        }),
+        decision_confusion: confusion,
+    }
+}
+
+impl SuiteScore {
+    /// A table for a terminal.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
+        let mut s = format!(
+            "{} phantoms ({} clean controls)\n",
+            self.phantoms, self.clean
+        );
+        let _ = writeln!(
+            s,
+            "{:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
+            "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
+        );
+        for (k, v) in &self.kinds {
+            let _ = writeln!(
+                s,
+                "{k:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
+                v.tp,
+                v.fp,
+                v.fn_,
+                v.set_aside,
+                fmt(v.precision),
+                fmt(v.recall),
+                fmt(v.median_error_mm),
+                fmt(v.median_size_error_mm)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "false alarms per clean scan {}, tooth accuracy {}",
+            fmt(self.false_alarms_per_clean_scan),
+            fmt(self.tooth_accuracy)
+        );
+        let _ = writeln!(
+            s,
+            "decisions (truth -> report): {:?}",
+            self.decision_confusion
+        );
+        s
+    }
+}
