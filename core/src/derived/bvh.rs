@@ -236,6 +236,7 @@ impl Bvh {
         keys.par_sort_unstable();
         let codes: Vec<u32> = keys.iter().map(|k| (k >> 32) as u32).collect();
         let order: Vec<u32> = keys.iter().map(|k| *k as u32).collect();
+        drop(keys);
         let tris: Vec<[[f32; 3]; 3]> = order
             .par_iter()
             .with_min_len(4096)

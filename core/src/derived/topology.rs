@@ -120,7 +120,12 @@ impl EdgeMap {
                 out
             })
             .collect();
-        let edges: Vec<Edge> = chunks.concat();
+        // Drained chunk by chunk, so each chunk is freed as it is copied (a plain `concat`
+        // holds every chunk and the result at once: twice the edge map at peak).
+        let mut edges: Vec<Edge> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for chunk in chunks {
+            edges.extend(chunk);
+        }
         let select = |keep: fn(&Edge) -> bool| -> Vec<u32> {
             edges
                 .iter()
