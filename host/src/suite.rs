@@ -1,7 +1,10 @@
 //! Running an accuracy suite: every phantom of a suite file generated in memory, analyzed by
 //! the discovered plugins exactly as `imprint analyze` would, and scored against its truth.
 
-use crate::case::{CaseFile, CaseScan, ImpressionKind, Material, Role, Scanned as CaseScanned};
+use crate::case::{
+    CaseFile, CaseScan, ImpressionKind, Material, PreparedTooth, Restoration, Role,
+    Scanned as CaseScanned,
+};
 use crate::run::{report_for, Loaded};
 use imprint_phantom::eval::{score, Score};
 use imprint_phantom::suite::{aggregate, SuiteScore, SuiteSpec};
@@ -17,7 +20,7 @@ pub fn run_suite(
     let mut scores = Vec::new();
     for (group, phantom_spec) in spec.phantoms() {
         let phantom = generate(&phantom_spec);
-        let case = case_for(&phantom.truth.jaw, phantom_spec.scanned);
+        let case = case_for(&phantom.truth, phantom_spec.scanned);
         let mut scan = phantom.scan;
         if !spec.labels {
             scan.labels = None;
@@ -46,17 +49,29 @@ pub fn run_suite(
     (scores, total)
 }
 
-/// The case file a lab would send with the phantom.
-fn case_for(jaw: &Jaw, scanned: Scanned) -> CaseFile {
+/// The case file a lab would send with the phantom (prepared teeth named; their margins are
+/// the analyzers' to find).
+fn case_for(truth: &imprint_phantom::Truth, scanned: Scanned) -> CaseFile {
+    let prepared_teeth: Vec<PreparedTooth> = truth
+        .preparations
+        .iter()
+        .map(|p| PreparedTooth {
+            tooth: p.tooth,
+            margin: None,
+        })
+        .collect();
+    let role = if truth.jaw == Jaw::Upper {
+        Role::Upper
+    } else {
+        Role::Lower
+    };
     CaseFile {
         scans: vec![CaseScan {
             path: "scan.stl".into(),
-            role: if *jaw == Jaw::Upper {
-                Role::Upper
-            } else {
-                Role::Lower
-            },
+            role,
         }],
+        restoration: (!prepared_teeth.is_empty()).then_some(Restoration::Crown),
+        prepared_teeth,
         impression: Some(ImpressionKind::Final),
         scanned: Some(match scanned {
             Scanned::Intraoral => CaseScanned::Intraoral,

@@ -142,6 +142,30 @@ pub struct PlacedTooth {
     pub height: f32,
     /// Left out of the scan (a gap of its width stays).
     pub missing: bool,
+    /// Prepared for a crown, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep: Option<Prep>,
+}
+
+/// The finish line's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    /// A flat ledge at a right angle to the axial wall.
+    Shoulder,
+    /// A bevel (about 40°) from the margin up to the axial wall.
+    Chamfer,
+}
+
+/// A crown preparation: the tooth reduced inside its outline, ending at a finish line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prep {
+    /// Finish line form.
+    pub finish: Finish,
+    /// Height of the finish line above the gingival level, mm.
+    pub margin_height: f32,
+    /// Width of the ledge or bevel (axial reduction), mm.
+    pub reduction: f32,
 }
 
 /// FDI quadrants on the −arc-length and +arc-length sides of the midline in the canonical
@@ -170,6 +194,7 @@ pub fn place_teeth(jaw: Jaw, positions: u8, missing: &[u8]) -> Vec<PlacedTooth> 
                 bl: size.bl,
                 height: size.height,
                 missing: missing.contains(&fdi),
+                prep: None,
             });
             s += size.md;
         }

@@ -18,10 +18,14 @@ pub struct DefectMix {
     pub nodules: u32,
     /// Single outlier vertices, 0.3–1 mm off the surface.
     pub spikes: u32,
+    /// Teeth prepared for crowns (clean margins), chosen among premolars and molars.
+    #[serde(default)]
+    pub preparations: u32,
 }
 
 impl DefectMix {
-    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N` (any subset).
+    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,preparations=N` (any
+    /// subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
         match spec.trim() {
@@ -43,10 +47,11 @@ impl DefectMix {
                 "voids" => mix.voids = n,
                 "nodules" => mix.nodules = n,
                 "spikes" => mix.spikes = n,
+                "preparations" => mix.preparations = n,
                 other => {
                     return Err(format!(
-                        "unknown defect kind `{other}` (holes, voids, nodules, spikes)"
-                    ))
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, preparations)"
+                ))
                 }
             }
         }
@@ -60,6 +65,7 @@ impl DefectMix {
             voids: rng.random_range(0..=3),
             nodules: rng.random_range(0..=2),
             spikes: rng.random_range(0..=2),
+            preparations: u32::from(rng.random_bool(0.3)),
         }
     }
 }

@@ -93,7 +93,9 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     });
     let positions = if rng.random_bool(0.3) { 8 } else { 7 };
     let missing = pick_missing(jaw, positions, &mut rng);
-    let teeth = place_teeth(jaw, positions, &missing);
+    let mut teeth = place_teeth(jaw, positions, &missing);
+    let mix = spec.defects.unwrap_or_else(|| DefectMix::random(&mut rng));
+    prepare_teeth(&mut teeth, mix.preparations, &mut rng);
     let (half_width, depth) = match jaw {
         Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
         Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),
@@ -107,7 +109,6 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let spacing = (2.0 * area / spec.triangles.max(1000) as f32).sqrt();
     let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, spacing, &mut rng);
     let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
-    let mix = spec.defects.unwrap_or_else(|| DefectMix::random(&mut rng));
     let mix = if spec.scanned == Scanned::Intraoral {
         DefectMix {
             voids: 0,
@@ -121,7 +122,49 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let noise_um = rng.random_range(5.0..15.0f32);
     add_noise(&mut mesh.positions, &normals, noise_um / 1000.0, &mut rng);
     let pose = pose_for(jaw, spec.random_pose, &mut rng);
-    output::assemble(spec, jaw, teeth, mesh, placed, noise_um, pose)
+    let margins: Vec<(u8, arch::Finish, Vec<[f32; 3]>)> = teeth
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.fdi,
+                t.prep?.finish,
+                surface::margin_line(&curve, &teeth, &band, t, 400),
+            ))
+        })
+        .collect();
+    let parts = output::Parts {
+        jaw,
+        teeth,
+        mesh,
+        placed,
+        margins,
+        noise_um,
+        pose,
+    };
+    output::assemble(spec, parts)
+}
+
+/// Prepares `count` premolars or molars for crowns: shoulder or chamfer, the finish line
+/// 0.3–0.8 mm above the gingival level, 0.8–1.2 mm of axial reduction.
+fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, rng: &mut impl Rng) {
+    for _ in 0..count {
+        let candidates: Vec<usize> = (0..teeth.len())
+            .filter(|&i| !teeth[i].missing && teeth[i].prep.is_none() && teeth[i].fdi % 10 >= 4)
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let i = candidates[rng.random_range(0..candidates.len())];
+        teeth[i].prep = Some(arch::Prep {
+            finish: if rng.random_bool(0.5) {
+                arch::Finish::Shoulder
+            } else {
+                arch::Finish::Chamfer
+            },
+            margin_height: rng.random_range(0.3..0.8),
+            reduction: rng.random_range(0.8..1.2),
+        });
+    }
 }
 
 /// Occasionally leaves out a tooth (never a central incisor), so gaps of a tooth's width

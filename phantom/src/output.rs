@@ -16,15 +16,28 @@ use std::path::Path;
 
 /// Removes hole triangles, renumbers vertices in first-occurrence order (so a welded STL,
 /// the PLY and the label file share one vertex order), poses, and records the truth.
-pub(crate) fn assemble(
-    spec: &PhantomSpec,
-    jaw: Jaw,
-    teeth: Vec<PlacedTooth>,
-    mesh: GridMesh,
-    placed: Vec<Placed>,
-    noise_um: f32,
-    pose: Isometry3<f32>,
-) -> Phantom {
+/// What the generator made, before assembly.
+pub(crate) struct Parts {
+    pub jaw: Jaw,
+    pub teeth: Vec<PlacedTooth>,
+    pub mesh: GridMesh,
+    pub placed: Vec<Placed>,
+    /// Prepared teeth: FDI, finish, true margin in the canonical frame.
+    pub margins: Vec<(u8, crate::arch::Finish, Vec<[f32; 3]>)>,
+    pub noise_um: f32,
+    pub pose: Isometry3<f32>,
+}
+
+pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
+    let Parts {
+        jaw,
+        teeth,
+        mesh,
+        placed,
+        margins,
+        noise_um,
+        pose,
+    } = parts;
     let removed: std::collections::HashSet<u32> = placed
         .iter()
         .flat_map(|p| p.remove.iter().copied())
@@ -101,6 +114,14 @@ pub(crate) fn assemble(
         teeth,
         decision: Truth::decide(&defects),
         defects,
+        preparations: margins
+            .into_iter()
+            .map(|(tooth, finish, line)| crate::truth::TruePreparation {
+                tooth,
+                finish,
+                margin: line.into_iter().map(place).collect(),
+            })
+            .collect(),
         mesh: stats,
     };
     Phantom { scan, truth }
@@ -169,16 +190,23 @@ pub fn write(phantom: &Phantom, dir: &Path) -> std::io::Result<()> {
     } else {
         "vps"
     };
-    std::fs::write(
-        dir.join("case.json"),
-        json(&serde_json::json!({
-            "id": format!("phantom-{}", truth.seed),
-            "scans": [{"path": "scan.stl", "role": jaw}],
-            "impression": "final",
-            "scanned": truth.scanned,
-            "material": material,
-        }))?,
-    )?;
+    let mut case = serde_json::json!({
+        "id": format!("phantom-{}", truth.seed),
+        "scans": [{"path": "scan.stl", "role": jaw}],
+        "impression": "final",
+        "scanned": truth.scanned,
+        "material": material,
+    });
+    if !truth.preparations.is_empty() {
+        // The margins are the analyzer's to find: the case names the teeth only.
+        case["restoration"] = "crown".into();
+        case["prepared_teeth"] = truth
+            .preparations
+            .iter()
+            .map(|p| serde_json::json!({"tooth": p.tooth}))
+            .collect();
+    }
+    std::fs::write(dir.join("case.json"), json(&case)?)?;
     std::fs::write(
         dir.join("truth.json"),
         serde_json::to_vec_pretty(truth).map_err(std::io::Error::other)?,

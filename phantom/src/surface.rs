@@ -47,15 +47,27 @@ fn smooth_max(a: f32, b: f32, k: f32) -> f32 {
     a.max(b) + h * h * k / 4.0
 }
 
+/// The superellipse exponent of a tooth's outline.
+pub fn outline_exponent(fdi: u8) -> f32 {
+    if fdi % 10 <= 3 {
+        2.6
+    } else {
+        3.2
+    }
+}
+
 /// The crown height above the gingival margin at local coordinates (`u` mesiodistal, `v`
 /// buccolingual) of a tooth, or `None` outside its footprint.
 fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
     let (a, b) = (t.md / 2.0, t.bl / 2.0);
     let position = t.fdi % 10;
-    let p = if position <= 3 { 2.6 } else { 3.2 };
+    let p = outline_exponent(t.fdi);
     let r = ((u / a).abs().powf(p) + (v / b).abs().powf(p)).powf(1.0 / p);
     if r >= 1.0 {
         return None;
+    }
+    if let Some(prep) = &t.prep {
+        return Some(prepared(t, prep, r, a.min(b)));
     }
     // Walls rise over the outer ~20% of the footprint, then a gently domed top.
     let wall = (1.0 - r.powf(5.0)).max(0.0).powf(0.45);
@@ -67,6 +79,25 @@ fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
         _ => h += occlusal_anatomy(position, u / a, v / b) * occlusal,
     }
     Some(h)
+}
+
+/// A prepared tooth's height at outline radius `r`: the finish line at the outline (`r = 1`)
+/// at `margin_height`, a ledge (shoulder) or bevel (chamfer) `reduction` wide, then a tapered
+/// axial wall up to a reduced, gently domed occlusal surface.
+fn prepared(t: &PlacedTooth, prep: &crate::arch::Prep, r: f32, half: f32) -> f32 {
+    use crate::arch::Finish;
+    let inner = 1.0 - prep.reduction / half;
+    let ledge_top = match prep.finish {
+        Finish::Shoulder => prep.margin_height,
+        Finish::Chamfer => prep.margin_height + 0.85 * prep.reduction,
+    };
+    if r >= inner {
+        let f = (1.0 - r) / (1.0 - inner);
+        return prep.margin_height + f * (ledge_top - prep.margin_height);
+    }
+    let top = (0.65 * t.height).max(ledge_top + 2.0);
+    let x = r / inner;
+    ledge_top + (top - ledge_top) * (1.0 - x.powf(6.0)).max(0.0).powf(0.35)
 }
 
 /// Cusps and fissures of premolars and molars in unit footprint coordinates.
@@ -98,7 +129,8 @@ fn gingiva(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> f32 {
     let ridge = -7.0 * slope;
     let papillae: f32 = teeth
         .windows(2)
-        .filter(|w| !w[0].missing && !w[1].missing)
+        // No papilla beside a preparation: the gingiva is retracted to expose the margin.
+        .filter(|w| !w[0].missing && !w[1].missing && w[0].prep.is_none() && w[1].prep.is_none())
         .map(|w| {
             let contact = (w[0].s + w[0].md / 2.0 + w[1].s - w[1].md / 2.0) / 2.0;
             2.5 * (-((s - contact) / 1.0).powi(2)).exp() * (-(t / 3.0).powi(2)).exp()
@@ -212,4 +244,28 @@ pub fn triangulate(
         labels,
         domain,
     }
+}
+
+/// The true finish line of a prepared tooth: `points` samples of its outline at the margin,
+/// in the canonical frame.
+pub fn margin_line(
+    curve: &ArchCurve,
+    teeth: &[PlacedTooth],
+    band: &Band,
+    tooth: &PlacedTooth,
+    points: usize,
+) -> Vec<[f32; 3]> {
+    let (a, b) = (tooth.md / 2.0, tooth.bl / 2.0);
+    let e = 2.0 / outline_exponent(tooth.fdi);
+    (0..points)
+        .map(|k| {
+            let th = std::f32::consts::TAU * k as f32 / points as f32;
+            let (c, s) = (th.cos(), th.sin());
+            let u = a * c.signum() * c.abs().powf(e);
+            let v = b * s.signum() * s.abs().powf(e);
+            // Just inside the outline: the finish line's own edge.
+            let (su, tv) = (tooth.s + 0.999 * u, 0.999 * v);
+            curve.point(su, tv, sample(teeth, band, su, tv).z)
+        })
+        .collect()
 }

@@ -33,6 +33,17 @@ pub struct TrueDefect {
     pub vertices: Vec<u32>,
 }
 
+/// A prepared tooth and its true finish line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruePreparation {
+    /// FDI number.
+    pub tooth: u8,
+    /// Shoulder or chamfer.
+    pub finish: crate::arch::Finish,
+    /// The finish line, a closed polyline in scan coordinates, mm.
+    pub margin: Vec<[f32; 3]>,
+}
+
 /// Accept / review / reject, as the truth expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +88,9 @@ pub struct Truth {
     pub teeth: Vec<PlacedTooth>,
     /// Injected defects.
     pub defects: Vec<TrueDefect>,
+    /// Crown preparations with their true margins.
+    #[serde(default)]
+    pub preparations: Vec<TruePreparation>,
     /// The decision a careful lab would reach.
     pub decision: ExpectedDecision,
     /// Mesh statistics.
