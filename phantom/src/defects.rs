@@ -21,6 +21,9 @@ pub struct DefectMix {
     /// Teeth prepared for crowns (clean margins), chosen among premolars and molars.
     #[serde(default)]
     pub preparations: u32,
+    /// Drag marks: sets of 1–3 parallel grooves or ridges, 2–15 mm long, 0.05–0.5 mm deep.
+    #[serde(default)]
+    pub drags: u32,
 }
 
 impl DefectMix {
@@ -48,9 +51,10 @@ impl DefectMix {
                 "nodules" => mix.nodules = n,
                 "spikes" => mix.spikes = n,
                 "preparations" => mix.preparations = n,
+                "drags" => mix.drags = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, preparations)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations)"
                 ))
                 }
             }
@@ -66,6 +70,7 @@ impl DefectMix {
             nodules: rng.random_range(0..=2),
             spikes: rng.random_range(0..=2),
             preparations: u32::from(rng.random_bool(0.3)),
+            drags: u32::from(rng.random_bool(0.3)),
         }
     }
 }
@@ -96,17 +101,26 @@ pub fn inject(
             FindingKind::Nodule,
             mix.nodules as usize,
         ))
-        .chain(std::iter::repeat_n(FindingKind::Spike, mix.spikes as usize));
+        .chain(std::iter::repeat_n(FindingKind::Spike, mix.spikes as usize))
+        .chain(std::iter::repeat_n(
+            FindingKind::DragMark,
+            mix.drags as usize,
+        ));
     for (n, kind) in kinds.enumerate() {
         let radius = match kind {
             FindingKind::Hole => rng.random_range(0.25..3.0f32),
             FindingKind::Spike => 0.0,
+            FindingKind::DragMark => rng.random_range(1.0..7.5f32),
             _ => rng.random_range(0.1..1.0f32),
         };
         let Some(center) = pick_site(mesh, &placed, radius, band, (s0, s1), rng) else {
             continue;
         };
         let id = format!("D{}", n + 1);
+        if kind == FindingKind::DragMark {
+            placed.extend(drag_set(mesh, normals, center, 2.0 * radius, &id, rng));
+            continue;
+        }
         let p = match kind {
             FindingKind::Hole => hole(mesh, center, radius, id),
             FindingKind::Spike => spike(mesh, normals, center, rng.random_range(0.3..1.0), id),
@@ -188,6 +202,7 @@ fn truth(
         severity: expected_severity(kind, size, depth, tooth != 0),
         resolvable: true,
         vertices: Vec::new(),
+        direction: None,
     }
 }
 
@@ -349,4 +364,134 @@ fn bubble(
         vertices: affected.iter().map(|(i, _)| *i as u32).collect(),
         remove: Vec::new(),
     }
+}
+
+/// A set of 1–3 parallel drag marks (a tray that slid while the material set): grooves on the
+/// positive, or ridges, `length` mm long, 0.3–0.8 mm wide, 0.05–0.5 mm deep, spaced 0.6–1.5 mm
+/// apart, all along one direction in the domain (mesiodistal or buccolingual, or between).
+/// Each mark is its own true defect; `size_mm` is its length, and the `direction` of the
+/// drag is recorded in the id's truth as the unit vector along the mark.
+fn drag_set(
+    mesh: &mut GridMesh,
+    normals: &[[f32; 3]],
+    start: u32,
+    length: f32,
+    id: &str,
+    rng: &mut impl Rng,
+) -> Vec<Placed> {
+    let angle = rng.random_range(0.0..std::f32::consts::PI);
+    let dir = [angle.cos(), angle.sin()];
+    let across = [-dir[1], dir[0]];
+    let count = rng.random_range(1..=3);
+    let spacing = rng.random_range(0.6..1.5f32);
+    let sign = if rng.random_bool(0.7) { -1.0 } else { 1.0 };
+    let origin = mesh.domain[start as usize];
+    (0..count)
+        .filter_map(|k| {
+            let offset = (k as f32 - (count - 1) as f32 / 2.0) * spacing;
+            let a = [
+                origin[0] + offset * across[0],
+                origin[1] + offset * across[1],
+            ];
+            let width = rng.random_range(0.3..0.8f32);
+            let depth = rng.random_range(0.05..0.5f32).min(width * 1.5);
+            groove(
+                mesh,
+                normals,
+                a,
+                dir,
+                length,
+                width,
+                sign * depth,
+                &format!("{id}.{}", k + 1),
+            )
+        })
+        .collect()
+}
+
+/// Displaces the vertices within `width / 2` of a domain segment along their normals, with a
+/// rounded cross-section and tapered ends.
+#[allow(clippy::too_many_arguments)]
+fn groove(
+    mesh: &mut GridMesh,
+    normals: &[[f32; 3]],
+    a: [f32; 2],
+    dir: [f32; 2],
+    length: f32,
+    width: f32,
+    offset: f32,
+    id: &str,
+) -> Option<Placed> {
+    let half = width / 2.0;
+    let mut affected = Vec::new();
+    for (i, d) in mesh.domain.iter().enumerate() {
+        let rel = [d[0] - a[0], d[1] - a[1]];
+        let along = rel[0] * dir[0] + rel[1] * dir[1];
+        let off = (rel[0] * -dir[1] + rel[1] * dir[0]).abs();
+        if (0.0..=length).contains(&along) && off < half {
+            let taper = (along.min(length - along) / half.max(0.2)).min(1.0);
+            let profile = (1.0 - (off / half).powi(2)) * taper;
+            affected.push((i, profile));
+        }
+    }
+    if affected.len() < 3 {
+        return None;
+    }
+    let mid = affected.iter().min_by(|x, y| {
+        let m = |i: usize| {
+            let d = mesh.domain[i];
+            let along = (d[0] - a[0]) * dir[0] + (d[1] - a[1]) * dir[1];
+            (along - length / 2.0).abs()
+        };
+        m(x.0).total_cmp(&m(y.0))
+    })?;
+    let center = mesh.positions[mid.0];
+    let tooth = mesh.labels[mid.0];
+    // The drag direction in 3-D: along the mark between its two ends.
+    let end = |t: f32| {
+        affected
+            .iter()
+            .min_by(|x, y| {
+                let g = |i: usize| {
+                    let d = mesh.domain[i];
+                    ((d[0] - a[0]) * dir[0] + (d[1] - a[1]) * dir[1] - t).abs()
+                };
+                g(x.0).total_cmp(&g(y.0))
+            })
+            .map(|x| mesh.positions[x.0])
+    };
+    let (p0, p1) = (end(0.0)?, end(length)?);
+    for &(i, profile) in &affected {
+        let n = normals[i];
+        let p = &mut mesh.positions[i];
+        *p = [
+            p[0] + offset * profile * n[0],
+            p[1] + offset * profile * n[1],
+            p[2] + offset * profile * n[2],
+        ];
+    }
+    let chord = dist(p0, p1);
+    let mut t = truth(
+        id.to_string(),
+        FindingKind::DragMark,
+        center,
+        chord.max(length),
+        offset.abs(),
+        tooth,
+    );
+    t.direction = Some([
+        (p1[0] - p0[0]) / chord.max(1e-6),
+        (p1[1] - p0[1]) / chord.max(1e-6),
+        (p1[2] - p0[2]) / chord.max(1e-6),
+    ]);
+    t.severity = if tooth != 0 && offset.abs() >= 0.1 {
+        Severity::Major
+    } else {
+        Severity::Minor
+    };
+    Some(Placed {
+        truth: t,
+        vertices: affected.iter().map(|(i, _)| *i as u32).collect(),
+        remove: Vec::new(),
+    })
 }

@@ -110,9 +110,11 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, spacing, &mut rng);
     let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
     let mix = if spec.scanned == Scanned::Intraoral {
+        // No material and no tray touch the teeth in an intraoral scan.
         DefectMix {
             voids: 0,
             nodules: 0,
+            drags: 0,
             ..mix
         }
     } else {

@@ -76,6 +76,10 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         .map(|p| {
             let mut d = p.truth;
             d.center = place(d.center);
+            d.direction = d.direction.map(|v| {
+                let r = pose.rotation * Vector3::new(v[0], v[1], v[2]);
+                [r.x, r.y, r.z]
+            });
             d.vertices = p
                 .vertices
                 .iter()

@@ -28,9 +28,12 @@ pub struct TrueDefect {
     /// noise deep). Unresolvable defects count neither as missed nor as false.
     pub resolvable: bool,
     /// Vertices of the delivered scan that belong to it (empty for holes: their vertices are
-    /// gone; see `boundary` instead).
+    /// gone).
     #[serde(default)]
     pub vertices: Vec<u32>,
+    /// For drag marks: the unit direction along the mark, in scan coordinates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<[f32; 3]>,
 }
 
 /// A prepared tooth and its true finish line.

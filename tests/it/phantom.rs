@@ -390,3 +390,50 @@ fn prepared_teeth_carry_their_true_margin_on_the_surface() {
         );
     }
 }
+
+#[test]
+fn drag_marks_are_parallel_grooves_with_their_direction() {
+    let mut sets = 0;
+    for seed in 60..66 {
+        let p = generate(&PhantomSpec {
+            random_pose: false,
+            ..spec(seed, "drags=1")
+        });
+        let marks: Vec<_> = p
+            .truth
+            .defects
+            .iter()
+            .filter(|d| d.kind == FindingKind::DragMark)
+            .collect();
+        if marks.is_empty() {
+            continue;
+        }
+        sets += 1;
+        let first = marks[0].direction.expect("a direction");
+        for m in &marks {
+            let d = m.direction.expect("a direction");
+            let norm = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            assert!((norm - 1.0).abs() < 1e-3);
+            // Parallel in the arch's frame; in 3-D each mark follows the slopes it crosses
+            // (measured down to cos ≈ 0.6 where one climbs a crown wall).
+            let dot: f32 = (0..3).map(|k| d[k] * first[k]).sum();
+            assert!(
+                dot.abs() > 0.5,
+                "seed {seed}: marks of one set run roughly parallel ({dot})"
+            );
+            assert!((2.0..=20.0).contains(&m.size_mm), "length {}", m.size_mm);
+            assert!((0.05..=0.5).contains(&m.depth_mm), "depth {}", m.depth_mm);
+            assert!(m.vertices.len() >= 3);
+        }
+    }
+    assert!(sets >= 4, "most seeds place a drag set ({sets})");
+    let oral = generate(&PhantomSpec {
+        scanned: Scanned::Intraoral,
+        ..spec(61, "drags=2")
+    });
+    assert!(oral
+        .truth
+        .defects
+        .iter()
+        .all(|d| d.kind != FindingKind::DragMark));
+}
