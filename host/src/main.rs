@@ -42,15 +42,8 @@ enum Command {
         /// Label JSON for the first scan.
         #[arg(long)]
         labels: Option<PathBuf>,
-        /// Plugin library or directory, searched before IMPRINT_PLUGIN_PATH and the executable's directory.
-        #[arg(long = "plugins")]
-        plugins: Vec<PathBuf>,
-        /// Run only these analyzer ids (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        only: Option<Vec<String>>,
-        /// Override a parameter: ID.PARAM=VALUE (repeatable).
-        #[arg(long = "set")]
-        set: Vec<String>,
+        #[command(flatten)]
+        analyzers: PluginArgs,
         /// Write the JSON report here (atomically).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -93,15 +86,9 @@ enum Command {
         /// A suite file (e.g. eval/suite.toml): generate, analyze and score every phantom.
         #[arg(long, conflicts_with_all = ["truth", "report"])]
         suite: Option<PathBuf>,
-        /// With --suite: plugin library or directory to search first.
-        #[arg(long = "plugins")]
-        plugins: Vec<PathBuf>,
-        /// With --suite: run only these analyzer ids.
-        #[arg(long, value_delimiter = ',')]
-        only: Option<Vec<String>>,
-        /// With --suite: parameter overrides ID.PARAM=VALUE.
-        #[arg(long = "set")]
-        set: Vec<String>,
+        /// With --suite: which analyzers, and their parameters.
+        #[command(flatten)]
+        analyzers: PluginArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -117,6 +104,20 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+}
+
+/// Which analyzers run, and with what parameters.
+#[derive(clap::Args)]
+struct PluginArgs {
+    /// Plugin library or directory, searched before IMPRINT_PLUGIN_PATH and the executable's directory.
+    #[arg(long = "plugins")]
+    plugins: Vec<PathBuf>,
+    /// Run only these analyzer ids (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Override a parameter: ID.PARAM=VALUE (repeatable).
+    #[arg(long = "set")]
+    set: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -190,9 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             scans,
             case,
             labels,
-            plugins,
-            only,
-            set,
+            analyzers,
             out,
             format,
         } => {
@@ -200,9 +199,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 scans,
                 labels,
                 case,
-                plugin_paths: plugins,
-                only,
-                set,
+                plugin_paths: analyzers.plugins,
+                only: analyzers.only,
+                set: analyzers.set,
                 threads: 0,
                 default_plugin_paths: true,
             };
@@ -244,12 +243,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             truth,
             report,
             suite,
-            plugins,
-            only,
-            set,
+            analyzers,
             json,
         } => match (suite, truth, report) {
-            (Some(suite), _, _) => run_eval_suite(&suite, &plugins, only, &set, json),
+            (Some(suite), _, _) => run_eval_suite(&suite, analyzers, json),
             (None, Some(truth), Some(report)) => run_eval(&truth, &report, json),
             _ => Err(exit::Coded::new(
                 exit::USAGE,
@@ -318,21 +315,24 @@ fn run_phantom(
 
 fn run_eval_suite(
     suite: &std::path::Path,
-    paths: &[PathBuf],
-    only: Option<Vec<String>>,
-    set: &[String],
+    analyzers: PluginArgs,
     json: bool,
 ) -> anyhow::Result<i32> {
+    let PluginArgs {
+        plugins: paths,
+        only,
+        set,
+    } = analyzers;
     let invalid = |m: String| exit::Coded::new(exit::INVALID_INPUT, std::io::Error::other(m));
     let text =
         std::fs::read_to_string(suite).map_err(|e| invalid(format!("{}: {e}", suite.display())))?;
     let spec = imprint_phantom::suite::SuiteSpec::parse(&text)
         .map_err(|e| invalid(format!("{}: {e}", suite.display())))?;
-    let (mut loaded, refused) = plugins::load_all(&plugins::discover(paths, true));
+    let (mut loaded, refused) = plugins::load_all(&plugins::discover(&paths, true));
     if let Some(only) = &only {
         loaded.retain(|p| only.contains(&p.manifest.id));
     }
-    let params = imprint_host::run::parameters(&loaded, set)
+    let params = imprint_host::run::parameters(&loaded, &set)
         .map_err(|e| exit::Coded::new(exit::USAGE, e))?;
     let ctx = imprint_host::run::Loaded {
         plugins: &loaded,

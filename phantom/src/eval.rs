@@ -186,33 +186,44 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
     }
 }
 
+/// Formats an optional number for a table.
+pub fn cell(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |x| format!("{x:.3}"))
+}
+
+/// The per-kind table shared by single and suite scores.
+pub fn kind_table(kinds: &BTreeMap<String, KindScore>) -> String {
+    use std::fmt::Write;
+    let mut s = format!(
+        "{:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}\n",
+        "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
+    );
+    for (k, v) in kinds {
+        let _ = writeln!(
+            s,
+            "{k:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
+            v.tp,
+            v.fp,
+            v.fn_,
+            v.set_aside,
+            cell(v.precision),
+            cell(v.recall),
+            cell(v.median_error_mm),
+            cell(v.median_size_error_mm)
+        );
+    }
+    s
+}
+
 impl Score {
     /// A table for a terminal.
     pub fn to_text(&self) -> String {
         use std::fmt::Write;
-        let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
-        let mut s = format!(
-            "{:<16} {:>4} {:>4} {:>4} {:>6} {:>9} {:>7} {:>10} {:>10}\n",
-            "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
-        );
-        for (k, v) in &self.kinds {
-            let _ = writeln!(
-                s,
-                "{k:<16} {:>4} {:>4} {:>4} {:>6} {:>9} {:>7} {:>10} {:>10}",
-                v.tp,
-                v.fp,
-                v.fn_,
-                v.set_aside,
-                fmt(v.precision),
-                fmt(v.recall),
-                fmt(v.median_error_mm),
-                fmt(v.median_size_error_mm)
-            );
-        }
+        let mut s = kind_table(&self.kinds);
         let _ = writeln!(
             s,
             "tooth accuracy {}, false alarms {}{}, decision {} (truth {:?})",
-            fmt(self.tooth_accuracy),
+            cell(self.tooth_accuracy),
             self.false_alarms,
             if self.clean {
                 " on a clean control"

@@ -3,7 +3,7 @@
 //! it, and [`aggregate`] turns the per-phantom scores into one table per finding kind, false
 //! alarms per clean control, and the decision confusion matrix.
 
-use crate::eval::{median, KindScore, Score};
+use crate::eval::{cell, kind_table, median, KindScore, Score};
 use crate::{DefectMix, PhantomSpec, Scanned};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -159,35 +159,16 @@ impl SuiteScore {
     /// A table for a terminal.
     pub fn to_text(&self) -> String {
         use std::fmt::Write;
-        let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
         let mut s = format!(
             "{} phantoms ({} clean controls)\n",
             self.phantoms, self.clean
         );
-        let _ = writeln!(
-            s,
-            "{:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
-            "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
-        );
-        for (k, v) in &self.kinds {
-            let _ = writeln!(
-                s,
-                "{k:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
-                v.tp,
-                v.fp,
-                v.fn_,
-                v.set_aside,
-                fmt(v.precision),
-                fmt(v.recall),
-                fmt(v.median_error_mm),
-                fmt(v.median_size_error_mm)
-            );
-        }
+        s.push_str(&kind_table(&self.kinds));
         let _ = writeln!(
             s,
             "false alarms per clean scan {}, tooth accuracy {}",
-            fmt(self.false_alarms_per_clean_scan),
-            fmt(self.tooth_accuracy)
+            cell(self.false_alarms_per_clean_scan),
+            cell(self.tooth_accuracy)
         );
         let _ = writeln!(
             s,
