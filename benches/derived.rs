@@ -58,10 +58,10 @@ fn derived(c: &mut Criterion) {
         b.iter(|| BoundaryLoops::build(&scan, &edges, &comps))
     });
     g.bench_function("boundary_loops_from_scratch", |b| {
+        // As the host computes them: edge map and components side by side, then the loops.
         b.iter(|| {
-            let vf = Csr::vertex_faces(n, &scan.triangles);
-            let e = EdgeMap::build(&scan.triangles, &vf);
-            BoundaryLoops::build(&scan, &e, &Components::build(&scan))
+            let d = DerivedData::new(&scan);
+            black_box(d.boundary_loops().loops.len())
         })
     });
     g.bench_function("components", |b| b.iter(|| Components::build(&scan)));

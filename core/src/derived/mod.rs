@@ -152,8 +152,11 @@ impl<'a> DerivedData<'a> {
 
     /// Boundary loops with the outer trim loop identified.
     pub fn boundary_loops(&self) -> &BoundaryLoops {
-        self.loops
-            .get_or_init(|| BoundaryLoops::build(self.scan, self.edges(), self.components()))
+        self.loops.get_or_init(|| {
+            // The two prerequisites are independent: compute them side by side.
+            rayon::join(|| self.edges(), || self.components());
+            BoundaryLoops::build(self.scan, self.edges(), self.components())
+        })
     }
 
     /// Connected components (faces sharing a vertex are connected).
