@@ -183,7 +183,19 @@ impl Scan {
         triangles: Vec<[u32; 3]>,
         source: ScanSource,
     ) -> Result<Self, InvalidMesh> {
-        let mut scan = Self {
+        let mut scan = Self::unvalidated(positions, triangles, source);
+        scan.validate()?;
+        Ok(scan)
+    }
+
+    /// A scan not yet validated, for loaders that attach optional arrays first and then call
+    /// [`Scan::validate`] once.
+    pub(crate) fn unvalidated(
+        positions: Vec<[f32; 3]>,
+        triangles: Vec<[u32; 3]>,
+        source: ScanSource,
+    ) -> Self {
+        Self {
             positions,
             triangles,
             normals: None,
@@ -194,9 +206,7 @@ impl Scan {
             units: Units::Millimetres,
             source,
             warnings: Vec::new(),
-        };
-        scan.validate()?;
-        Ok(scan)
+        }
     }
 
     /// Checks the invariants and records warnings for usable defects (degenerate and
@@ -258,6 +268,12 @@ impl Scan {
             }
         }
         Ok(())
+    }
+
+    /// Reverses every triangle's winding (turns the surface inside out): an impression scan,
+    /// the negative of the mouth, becomes the positive, and back.
+    pub fn reverse_winding(&mut self) {
+        self.triangles.iter_mut().for_each(|t| t.swap(1, 2));
     }
 
     /// Number of vertices.

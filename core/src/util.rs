@@ -33,5 +33,14 @@ impl Hasher for FastHasher {
     }
 }
 
+/// The serde name of a unit enum value (`FindingKind::DragMark` → `"drag_mark"`); empty for
+/// values that do not serialise to a string.
+pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// A `HashMap` using [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;

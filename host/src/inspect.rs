@@ -138,10 +138,8 @@ fn time_each(derived: &DerivedData<'_>) -> Vec<(String, f64)> {
         .map(|&k| {
             let t = Instant::now();
             derived.ensure(&[k]);
-            let name = serde_json::to_value(k)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string));
-            (name.unwrap_or_default(), t.elapsed().as_secs_f64() * 1e3)
+            let name = imprint_core::util::serde_name(&k);
+            (name, t.elapsed().as_secs_f64() * 1e3)
         })
         .collect()
 }

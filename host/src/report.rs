@@ -243,13 +243,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// The serde name of a unit enum value.
-fn name<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
+use imprint_core::util::serde_name as name;
 
 /// A one-screen text summary: decision, reasons, analyzer runs, findings.
 pub fn to_text(r: &Report) -> String {

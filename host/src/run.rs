@@ -68,7 +68,8 @@ impl SpatialQuery for NoSpatial {
 struct Extras {
     role: String,
     path: String,
-    on_boundary: Vec<bool>,
+    /// The plugins asked for topology, so the boundary flags were computed.
+    topological: bool,
     loops_json: String,
 }
 
@@ -240,7 +241,7 @@ fn load_scans(opts: &AnalyzeOptions, negative: bool) -> Result<Vec<(Scan, String
             labels::attach(&mut scan, &file, lp)?;
         }
         if negative {
-            scan.triangles.iter_mut().for_each(|t| t.swap(1, 2));
+            scan.reverse_winding();
         }
         let sha = std::fs::read(path)
             .map(|b| plugins::hex(&Sha256::digest(&b)))
@@ -307,11 +308,9 @@ fn extras(
                 | DerivedKind::Curvature
         )
     });
-    let on_boundary = if topological {
-        d.edges().boundary_vertices(scan.vertex_count())
-    } else {
-        Vec::new()
-    };
+    if topological {
+        d.on_boundary();
+    }
     let loops_json = if needs.contains(&DerivedKind::BoundaryLoops) {
         serde_json::to_string(&d.boundary_loops().loops).unwrap_or_default()
     } else {
@@ -323,14 +322,10 @@ fn extras(
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let role = serde_json::to_value(case.role_of(i, std::path::Path::new(&path)));
     Extras {
-        role: role
-            .ok()
-            .and_then(|r| r.as_str().map(str::to_string))
-            .unwrap_or_else(|| "scan".into()),
+        role: role_name(case, i, &path),
         path,
-        on_boundary,
+        topological,
         loops_json,
     }
 }
@@ -377,7 +372,7 @@ fn view<'a>(
         } else {
             &[]
         }),
-        on_boundary: RSlice::from_slice(&e.on_boundary),
+        on_boundary: RSlice::from_slice(if e.topological { d.on_boundary() } else { &[] }),
         boundary_loops_json: RStr::from_str(&e.loops_json),
         spatial,
     }
@@ -390,9 +385,7 @@ fn source_path(scan: &Scan) -> String {
 
 /// The role's report name (`upper`, `lower`, `bite`, `scan`).
 fn role_name(case: &CaseFile, i: usize, path: &str) -> String {
-    let role = serde_json::to_value(case.role_of(i, std::path::Path::new(path)));
-    let name = role.ok().and_then(|r| r.as_str().map(str::to_string));
-    name.unwrap_or_else(|| "scan".into())
+    imprint_core::util::serde_name(&case.role_of(i, std::path::Path::new(path)))
 }
 
 /// Runs one plugin on one scan; a failure is recorded, never propagated.

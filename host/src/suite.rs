@@ -27,12 +27,10 @@ pub fn run_suite(
         }
         if phantom_spec.scanned == Scanned::Impression {
             // As `analyze` does for an impression scan: back to the positive surface.
-            scan.triangles.iter_mut().for_each(|t| t.swap(1, 2));
+            scan.reverse_winding();
         }
         let report = report_for(&[(scan, String::new())], Some(&case), loaded, threads);
-        let decision = serde_json::to_value(report.decision)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
+        let decision = Some(imprint_core::util::serde_name(&report.decision));
         let findings: Vec<_> = report
             .findings
             .into_iter()

@@ -72,10 +72,7 @@ pub struct Score {
 }
 
 fn name(kind: FindingKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    imprint_core::util::serde_name(&kind)
 }
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f64 {

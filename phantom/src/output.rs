@@ -66,10 +66,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         .map(|&v| place(mesh.positions[v as usize]))
         .collect();
     let labels: Vec<u8> = order.iter().map(|&v| mesh.labels[v as usize]).collect();
-    let mut triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
-    if spec.scanned == Scanned::Impression {
-        triangles.iter_mut().for_each(|t| t.swap(1, 2));
-    }
+    let triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
     let mean_edge = mean_edge(&positions, &triangles);
     let defects = placed
         .into_iter()
@@ -104,15 +101,16 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
     let mut scan = Scan::new(positions, triangles)
         .unwrap_or_else(|e| panic!("generated mesh is invalid: {e}"));
     scan.labels = Some(labels);
+    if spec.scanned == Scanned::Impression {
+        // The impression is the negative: the same surface, turned inside out.
+        scan.reverse_winding();
+    }
     let matrix = pose.to_homogeneous();
     let truth = Truth {
         schema: "imprint.truth/1".into(),
         seed: spec.seed,
         jaw,
-        scanned: serde_json::to_value(spec.scanned)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        scanned: imprint_core::util::serde_name(&spec.scanned),
         pose: std::array::from_fn(|r| std::array::from_fn(|c| matrix[(r, c)])),
         occlusal: [occlusal.x, occlusal.y, occlusal.z],
         teeth,

@@ -133,10 +133,8 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
     let matches: Vec<_> = scores.iter().flat_map(|s| &s.matches).collect();
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for s in scores {
-        let truth = serde_json::to_value(s.expected_decision)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
-        let row = confusion.entry(truth.unwrap_or_default()).or_default();
+        let truth = imprint_core::util::serde_name(&s.expected_decision);
+        let row = confusion.entry(truth).or_default();
         *row.entry(s.decision.clone().unwrap_or_else(|| "none".into()))
             .or_default() += 1;
     }

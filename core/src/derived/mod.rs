@@ -79,6 +79,7 @@ pub struct DerivedData<'a> {
     face_normals: OnceLock<(Vec<[f32; 3]>, Vec<f32>)>,
     vertex_normals: OnceLock<Vec<[f32; 3]>>,
     adjacency: OnceLock<Csr>,
+    on_boundary: OnceLock<Vec<bool>>,
     curvature: OnceLock<Curvature>,
     bvh: OnceLock<Bvh>,
 }
@@ -95,6 +96,7 @@ impl<'a> DerivedData<'a> {
             face_normals: OnceLock::new(),
             vertex_normals: OnceLock::new(),
             adjacency: OnceLock::new(),
+            on_boundary: OnceLock::new(),
             curvature: OnceLock::new(),
             bvh: OnceLock::new(),
         }
@@ -191,6 +193,12 @@ impl<'a> DerivedData<'a> {
             .get_or_init(|| Csr::adjacency(self.scan.positions.len(), self.edges()))
     }
 
+    /// `true` for every vertex on a boundary or non-manifold edge (part of the edge map).
+    pub fn on_boundary(&self) -> &[bool] {
+        self.on_boundary
+            .get_or_init(|| self.edges().boundary_vertices(self.scan.positions.len()))
+    }
+
     /// Per-vertex curvature.
     pub fn curvature(&self) -> &Curvature {
         self.curvature.get_or_init(|| {
@@ -198,7 +206,7 @@ impl<'a> DerivedData<'a> {
                 &self.scan.positions,
                 &self.scan.triangles,
                 self.vertex_normals(),
-                &self.edges().boundary_vertices(self.scan.positions.len()),
+                self.on_boundary(),
             )
         })
     }

@@ -158,7 +158,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Scan, LoadErrorKind> {
         bytes: 0,
         raw_vertices: positions.len(),
     };
-    let mut scan = Scan::from_parts(positions, triangles, source)?;
+    let mut scan = Scan::unvalidated(positions, triangles, source);
     scan.normals = normals;
     scan.colors = colors;
     scan.face_colors = face_colors;
