@@ -136,6 +136,9 @@ pub struct Finding {
     /// FDI tooth number, when known.
     #[serde(default)]
     pub tooth: Option<u8>,
+    /// The surface it is on (the host fills it in from the tooth map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface: Option<crate::tooth::Region>,
     /// Centre, mm.
     pub center: [f32; 3],
     /// Largest extent, mm.
@@ -179,6 +182,7 @@ impl Finding {
             kind,
             severity,
             tooth: None,
+            surface: None,
             center,
             size_mm,
             metrics: BTreeMap::new(),

@@ -1,7 +1,7 @@
 //! # imprint-core
 //!
 //! What every part of Imprint stands on: the [`scan::Scan`] model, mesh loaders ([`io`]),
-//! the derived scan data analyzers share ([`derived`]), tooth numbering ([`tooth`]).
+//! the derived scan data analyzers share ([`derived`]), tooth numbering ([`tooth`]), the tooth map and arch frame ([`toothmap`]).
 //!
 //! ```no_run
 //! use imprint_core::{io, derived::DerivedData};
@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod scan;
 pub mod shapes;
 pub mod tooth;
+pub mod toothmap;
 pub mod util;
 mod validate;
 

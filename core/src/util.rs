@@ -44,3 +44,33 @@ pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
 
 /// A `HashMap` using [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// Distance from `p` to a polyline (closed: the last point joins the first), mm.
+///
+/// ```
+/// use imprint_core::util::polyline_distance;
+/// let square = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]];
+/// assert!((polyline_distance([0.5, 0.5, 0.0], &square, true) - 0.5).abs() < 1e-6);
+/// assert!((polyline_distance([-0.5, 0.5, 0.0], &square, false) - 0.7071).abs() < 1e-3);
+/// ```
+pub fn polyline_distance(p: [f32; 3], line: &[[f32; 3]], closed: bool) -> f32 {
+    let n = line.len();
+    let segments = if closed { n } else { n.saturating_sub(1) };
+    let mut best = f32::INFINITY;
+    for i in 0..segments {
+        let (a, b) = (line[i], line[(i + 1) % n]);
+        let d: [f32; 3] = std::array::from_fn(|c| b[c] - a[c]);
+        let len2: f32 = d.iter().map(|x| x * x).sum();
+        let f = if len2 > 0.0 {
+            ((0..3).map(|c| (p[c] - a[c]) * d[c]).sum::<f32>() / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let dist2: f32 = (0..3).map(|c| (p[c] - a[c] - f * d[c]).powi(2)).sum();
+        best = best.min(dist2);
+    }
+    if n == 1 {
+        best = (0..3).map(|c| (p[c] - line[0][c]).powi(2)).sum();
+    }
+    best.sqrt()
+}

@@ -5,7 +5,7 @@
 //! The committed schema `schemas/case.schema.json` is generated from these types and checked
 //! against them in the tests.
 
-use imprint_core::tooth::is_fdi;
+use imprint_core::tooth::{is_fdi, parse_tooth, Numbering};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -109,7 +109,8 @@ pub struct CaseScan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreparedTooth {
-    /// FDI number.
+    /// The tooth: an FDI number, or a designation in the case's `numbering`.
+    #[schemars(schema_with = "tooth_schema")]
     pub tooth: u8,
     /// The margin (finish line) as a closed polyline in mm, when the designer drew one.
     #[serde(default)]
@@ -120,7 +121,8 @@ pub struct PreparedTooth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChartEntry {
-    /// FDI number.
+    /// The tooth: an FDI number, or a designation in the case's `numbering`.
+    #[schemars(schema_with = "tooth_schema")]
     pub tooth: u8,
     /// Miller mobility grade 0–III.
     #[serde(default)]
@@ -140,6 +142,10 @@ pub struct CaseFile {
     /// The lab's case id.
     #[serde(default)]
     pub id: Option<String>,
+    /// How the case's teeth (and the scan's label file) are numbered: `fdi` (the default),
+    /// `universal` (1–32, primary A–T) or `palmer` (`UR6`, `LL-E`). Reports always use FDI.
+    #[serde(default)]
+    pub numbering: Numbering,
     /// The scans and their roles.
     #[serde(default)]
     pub scans: Vec<CaseScan>,
@@ -188,9 +194,23 @@ impl CaseFile {
         Self::parse(&bytes).map_err(fail)
     }
 
-    /// Parses and checks case JSON held in memory.
+    /// Parses and checks case JSON held in memory; tooth designations in the case's
+    /// numbering become FDI numbers.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let case: CaseFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        // Parsed straight from the bytes, errors carry line and column; only a case in
+        // another numbering (or with teeth written as text) goes through a JSON value first.
+        let case: CaseFile = match serde_json::from_slice::<CaseFile>(bytes) {
+            Ok(case) if case.numbering == Numbering::Fdi => case,
+            direct => {
+                let mut value: serde_json::Value =
+                    serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                let rewrote = to_fdi(&mut value)?;
+                match direct {
+                    Err(e) if !rewrote => return Err(e.to_string()),
+                    _ => serde_json::from_value(value).map_err(|e| e.to_string())?,
+                }
+            }
+        };
         case.check()?;
         Ok(case)
     }
@@ -252,6 +272,49 @@ impl CaseFile {
     pub fn is_negative(&self) -> bool {
         self.scanned == Some(Scanned::Impression)
     }
+}
+
+/// Rewrites every `tooth` of `prepared_teeth` and `chart` from the case's numbering to FDI;
+/// `false` when there was nothing to rewrite.
+fn to_fdi(value: &mut serde_json::Value) -> Result<bool, String> {
+    let numbering: Numbering = match value.get("numbering") {
+        Some(n) => serde_json::from_value(n.clone()).map_err(|e| format!("numbering: {e}"))?,
+        None => Numbering::Fdi,
+    };
+    let mut rewrote = false;
+    for list in ["prepared_teeth", "chart"] {
+        let Some(items) = value.get_mut(list).and_then(|v| v.as_array_mut()) else {
+            continue;
+        };
+        for (i, item) in items.iter_mut().enumerate() {
+            let Some(tooth) = item.get_mut("tooth") else {
+                continue;
+            };
+            let text = match &*tooth {
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                _ => continue, // serde reports the wrong type with its position
+            };
+            if numbering == Numbering::Fdi && tooth.is_number() {
+                continue; // checked (with the number in the message) by `check`
+            }
+            let fdi =
+                parse_tooth(&text, numbering).map_err(|e| format!("{list}[{i}].tooth: {e}"))?;
+            *tooth = serde_json::Value::from(fdi);
+            rewrote = true;
+        }
+    }
+    Ok(rewrote)
+}
+
+fn tooth_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "FDI number, or a designation in the case's numbering",
+        "oneOf": [
+            {"type": "integer", "minimum": 11, "maximum": 85},
+            {"type": "string"}
+        ]
+    })
 }
 
 fn check_fdi(n: u8, field: &str) -> Result<(), String> {

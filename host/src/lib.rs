@@ -7,6 +7,7 @@
 pub mod case;
 pub mod exit;
 pub mod inspect;
+pub mod locate;
 pub mod plugins;
 pub mod report;
 pub mod run;

@@ -34,6 +34,8 @@ pub struct ScanRecord {
     pub surface: &'static str,
     /// Load and validation warnings.
     pub warnings: Vec<String>,
+    /// The scan's tooth map: jaw, teeth, missing teeth, and what it is unsure of.
+    pub tooth_map: Option<crate::locate::MapSummary>,
 }
 
 /// How an analyzer run ended.

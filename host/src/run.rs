@@ -71,6 +71,9 @@ struct Extras {
     /// The plugins asked for topology, so the boundary flags were computed.
     topological: bool,
     loops_json: String,
+    /// Region codes per vertex, when the plugins asked for the tooth map.
+    regions: Vec<u8>,
+    map_json: String,
 }
 
 /// Parameter values per analyzer id.
@@ -186,9 +189,17 @@ pub fn report_for(
 ) -> Report {
     let negative = case.is_some_and(CaseFile::is_negative);
     let case_ref = case.cloned().unwrap_or_default();
-    let derived: Vec<DerivedData<'_>> = scans.iter().map(|(s, _)| DerivedData::new(s)).collect();
+    let derived: Vec<DerivedData<'_>> = scans
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| {
+            let path = std::path::PathBuf::from(source_path(s));
+            DerivedData::with_hints(s, crate::locate::hints_for(&case_ref, i, &path))
+        })
+        .collect();
     let (runs, mut findings) =
         run_plugins(loaded.plugins, &derived, &case_ref, loaded.params, threads);
+    crate::locate::place_findings(&mut findings, &derived);
     for (n, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{:04}", n + 1);
     }
@@ -197,7 +208,12 @@ pub fn report_for(
         scans: scans
             .iter()
             .enumerate()
-            .map(|(i, (s, sha))| scan_record(i, s, sha, &case_ref, negative))
+            .zip(&derived)
+            .map(|((i, (s, sha)), d)| {
+                let mut record = scan_record(i, s, sha, &case_ref, negative);
+                record.tooth_map = Some(crate::locate::MapSummary::of(d.tooth_map()));
+                record
+            })
             .collect(),
         case: serde_json::to_value(case).unwrap_or_default(),
         provenance: provenance(
@@ -322,11 +338,22 @@ fn extras(
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let (regions, map_json) = if needs.contains(&DerivedKind::ToothMap) {
+        let map = d.tooth_map();
+        (
+            map.regions.iter().map(|r| *r as u8).collect(),
+            serde_json::to_string(map).unwrap_or_default(),
+        )
+    } else {
+        (Vec::new(), String::new())
+    };
     Extras {
         role: role_name(case, i, &path),
         path,
         topological,
         loops_json,
+        regions,
+        map_json,
     }
 }
 
@@ -340,6 +367,7 @@ fn view<'a>(
     let scan = d.scan();
     let curvature = has(DerivedKind::Curvature).then(|| d.curvature());
     let adjacency = has(DerivedKind::Adjacency).then(|| d.adjacency());
+    let map = has(DerivedKind::ToothMap).then(|| d.tooth_map());
     let (normals, areas): (&[[f32; 3]], &[f32]) = if has(DerivedKind::FaceNormals) {
         (d.face_normals(), d.face_areas())
     } else {
@@ -374,6 +402,12 @@ fn view<'a>(
         }),
         on_boundary: RSlice::from_slice(if e.topological { d.on_boundary() } else { &[] }),
         boundary_loops_json: RStr::from_str(&e.loops_json),
+        tooth: RSlice::from_slice(map.map_or(&[][..], |m| &m.labels)),
+        region: RSlice::from_slice(&e.regions),
+        arch_s: RSlice::from_slice(map.map_or(&[][..], |m| &m.coords.s)),
+        arch_t: RSlice::from_slice(map.map_or(&[][..], |m| &m.coords.t)),
+        arch_h: RSlice::from_slice(map.map_or(&[][..], |m| &m.coords.h)),
+        tooth_map_json: RStr::from_str(&e.map_json),
         spatial,
     }
 }
@@ -459,6 +493,7 @@ fn scan_record(index: usize, s: &Scan, sha: &str, case: &CaseFile, negative: boo
             "as_scanned"
         },
         warnings: s.warnings.iter().map(|w| w.message.clone()).collect(),
+        tooth_map: None,
     }
 }
 

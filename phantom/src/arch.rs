@@ -4,15 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Upper or lower jaw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Jaw {
-    /// Maxilla.
-    Upper,
-    /// Mandible.
-    Lower,
-}
+pub use imprint_core::tooth::Jaw;
 
 /// Crown dimensions of one tooth type, mm: mesiodistal width, buccolingual width, clinical
 /// crown height (textbook means, e.g. Wheeler's; the visible crown is ~80% of the anatomical).
@@ -93,6 +85,15 @@ impl ArchCurve {
                 (c.0 - a.0) / 2.0 / turn.max(1e-6)
             })
             .fold(f32::INFINITY, f32::min)
+    }
+
+    /// Every `step`-th tabulated point `(x, y)`, in order of arc length.
+    pub fn points(&self, step: usize) -> Vec<[f32; 2]> {
+        self.table
+            .iter()
+            .step_by(step.max(1))
+            .map(|e| [e.1, e.2])
+            .collect()
     }
 
     /// Arc-length range covered, `(min, max)`.

@@ -16,6 +16,7 @@
 pub mod arch;
 pub mod defects;
 pub mod eval;
+pub mod mapscore;
 mod output;
 pub mod suite;
 pub mod surface;
@@ -142,6 +143,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         margins,
         noise_um,
         pose,
+        arch: truth::ArchShape { half_width, depth },
     };
     output::assemble(spec, parts)
 }

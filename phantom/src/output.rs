@@ -26,6 +26,7 @@ pub(crate) struct Parts {
     pub margins: Vec<(u8, crate::arch::Finish, Vec<[f32; 3]>)>,
     pub noise_um: f32,
     pub pose: Isometry3<f32>,
+    pub arch: crate::truth::ArchShape,
 }
 
 pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
@@ -37,6 +38,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         margins,
         noise_um,
         pose,
+        arch,
     } = parts;
     let removed: std::collections::HashSet<u32> = placed
         .iter()
@@ -113,6 +115,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         scanned: imprint_core::util::serde_name(&spec.scanned),
         pose: std::array::from_fn(|r| std::array::from_fn(|c| matrix[(r, c)])),
         occlusal: [occlusal.x, occlusal.y, occlusal.z],
+        arch: Some(arch),
         teeth,
         decision: Truth::decide(&defects),
         defects,

@@ -59,6 +59,16 @@ pub enum ExpectedDecision {
     Reject,
 }
 
+/// The canonical arch curve `y = depth · (1 − |x / half_width|^2.3)` (see
+/// [`crate::arch::ArchCurve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ArchShape {
+    /// Half width, mm.
+    pub half_width: f32,
+    /// Depth, mm.
+    pub depth: f32,
+}
+
 /// Statistics of the delivered mesh.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeshStats {
@@ -87,6 +97,9 @@ pub struct Truth {
     pub pose: [[f32; 4]; 4],
     /// Occlusal direction (unit) in scan coordinates: where the crowns point.
     pub occlusal: [f32; 3],
+    /// The arch curve the teeth were laid on (absent in truths from older generators).
+    #[serde(default)]
+    pub arch: Option<ArchShape>,
     /// Teeth as laid out (missing ones included, marked).
     pub teeth: Vec<PlacedTooth>,
     /// Injected defects.

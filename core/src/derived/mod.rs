@@ -27,6 +27,7 @@ pub use normals::{face_normals_and_areas, vertex_normals};
 pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};
 
 use crate::scan::Scan;
+use crate::toothmap::{MapHints, ToothMap};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -52,11 +53,13 @@ pub enum DerivedKind {
     Curvature,
     /// Bounding-volume hierarchy for ray casts and closest points.
     Bvh,
+    /// Tooth map and arch frame: FDI and surface region per vertex, arch coordinates.
+    ToothMap,
 }
 
 impl DerivedKind {
     /// Every kind, in dependency order.
-    pub const ALL: [DerivedKind; 9] = [
+    pub const ALL: [DerivedKind; 10] = [
         Self::VertexFaces,
         Self::EdgeMap,
         Self::BoundaryLoops,
@@ -66,6 +69,7 @@ impl DerivedKind {
         Self::Adjacency,
         Self::Curvature,
         Self::Bvh,
+        Self::ToothMap,
     ];
 }
 
@@ -82,11 +86,19 @@ pub struct DerivedData<'a> {
     on_boundary: OnceLock<Vec<bool>>,
     curvature: OnceLock<Curvature>,
     bvh: OnceLock<Bvh>,
+    hints: MapHints,
+    tooth_map: OnceLock<ToothMap>,
 }
 
 impl<'a> DerivedData<'a> {
     /// Derived data for `scan`; nothing is computed yet.
     pub fn new(scan: &'a Scan) -> Self {
+        Self::with_hints(scan, MapHints::default())
+    }
+
+    /// Derived data for `scan`, with what the case file states about it (jaw, numbering of
+    /// its labels, known finish lines) for the tooth map.
+    pub fn with_hints(scan: &'a Scan, hints: MapHints) -> Self {
         Self {
             scan,
             vertex_faces: OnceLock::new(),
@@ -99,6 +111,8 @@ impl<'a> DerivedData<'a> {
             on_boundary: OnceLock::new(),
             curvature: OnceLock::new(),
             bvh: OnceLock::new(),
+            hints,
+            tooth_map: OnceLock::new(),
         }
     }
 
@@ -137,6 +151,7 @@ impl<'a> DerivedData<'a> {
             DerivedKind::Adjacency => drop(self.adjacency()),
             DerivedKind::Curvature => drop(self.curvature()),
             DerivedKind::Bvh => drop(self.bvh()),
+            DerivedKind::ToothMap => drop(self.tooth_map()),
         }
     }
 
@@ -217,6 +232,12 @@ impl<'a> DerivedData<'a> {
             .get_or_init(|| Bvh::build(&self.scan.positions, &self.scan.triangles))
     }
 
+    /// The tooth map and arch frame (see [`crate::toothmap`]).
+    pub fn tooth_map(&self) -> &ToothMap {
+        self.tooth_map
+            .get_or_init(|| crate::toothmap::build(self, &self.hints))
+    }
+
     /// Which pieces have been computed so far.
     pub fn computed(&self) -> Vec<DerivedKind> {
         let done = [
@@ -229,6 +250,7 @@ impl<'a> DerivedData<'a> {
             self.adjacency.get().is_some(),
             self.curvature.get().is_some(),
             self.bvh.get().is_some(),
+            self.tooth_map.get().is_some(),
         ];
         DerivedKind::ALL
             .iter()

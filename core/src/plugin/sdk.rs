@@ -147,7 +147,38 @@ impl<'i, 'a> ScanRef<'i, 'a> {
     pub fn on_boundary(&self) -> &'i [bool] {
         self.view.on_boundary.as_slice()
     }
-    /// Boundary loops (empty when not requested).
+    /// The tooth map's FDI number per vertex, 0 for gingiva (needs `tooth_map`; empty
+    /// otherwise). Given labels when the scan came with them, else estimated.
+    pub fn tooth_of_vertex(&self) -> &'i [u8] {
+        self.view.tooth.as_slice()
+    }
+
+    /// Surface region per vertex (needs `tooth_map`; empty otherwise).
+    pub fn region_of_vertex(&self) -> Vec<crate::tooth::Region> {
+        self.view
+            .region
+            .iter()
+            .map(|c| crate::tooth::Region::from_code(*c).unwrap_or(crate::tooth::Region::Gingiva))
+            .collect()
+    }
+
+    /// Arch coordinates `(s, t, h)` of vertex `v` (needs `tooth_map`): along the arch from
+    /// the midline, across it (buccal positive), above the occlusal plane; mm.
+    pub fn arch_coords(&self, v: usize) -> Option<[f32; 3]> {
+        Some([
+            *self.view.arch_s.get(v)?,
+            *self.view.arch_t.get(v)?,
+            *self.view.arch_h.get(v)?,
+        ])
+    }
+
+    /// The tooth map's summary (jaw, frame, teeth, missing teeth, notes) as JSON, or `Null`
+    /// when the plugin did not ask for `tooth_map`.
+    pub fn tooth_map(&self) -> serde_json::Value {
+        serde_json::from_str(self.view.tooth_map_json.as_str()).unwrap_or_default()
+    }
+
+    /// Boundary loops (needs `boundary_loops`; empty otherwise).
     pub fn boundary_loops(&self) -> Vec<BoundaryLoop> {
         serde_json::from_str(self.view.boundary_loops_json.as_str()).unwrap_or_default()
     }

@@ -73,6 +73,19 @@ pub struct ScanView<'a> {
     pub on_boundary: RSlice<'a, bool>,
     /// Boundary loops as JSON (an array of `BoundaryLoop`), or empty.
     pub boundary_loops_json: RStr<'a>,
+    /// The tooth map's FDI number per vertex (0 = gingiva): the given labels, or estimated.
+    pub tooth: RSlice<'a, u8>,
+    /// Surface region per vertex ([`crate::tooth::Region`] codes).
+    pub region: RSlice<'a, u8>,
+    /// Arch coordinates per vertex: along the arch (0 at the midline), across it (buccal
+    /// positive) and along the occlusal direction (0 on the occlusal plane), mm.
+    pub arch_s: RSlice<'a, f32>,
+    /// See `arch_s`.
+    pub arch_t: RSlice<'a, f32>,
+    /// See `arch_s`.
+    pub arch_h: RSlice<'a, f32>,
+    /// The tooth map's summary as JSON (source, jaw, frame, teeth, missing, notes), or empty.
+    pub tooth_map_json: RStr<'a>,
     /// Spatial queries on this scan.
     pub spatial: SpatialQuery_TO<'a, abi_stable::sabi_types::RRef<'a, ()>>,
 }

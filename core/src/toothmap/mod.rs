@@ -1,0 +1,700 @@
+//! The tooth map and arch frame of a scan: which tooth every vertex belongs to (FDI, 0 for
+//! gingiva), the surface region it lies in, and the arch's own directions (occlusal, mesial /
+//! distal, buccal / lingual).
+//!
+//! Labels that came with the scan win. Without them the map is estimated from the geometry:
+//!
+//! 1. [`frame`]: the occlusal direction (an open arch's vector area, or the thinnest axis of
+//!    a closed one), refined to the plane through the cusp tips; the front of the arch (the
+//!    side the crowns surround); the arch curve through the crowns; arch coordinates `(s, t,
+//!    h)` for every vertex.
+//! 2. Crowns against gingiva: a watershed on crease strength from markers near the tip plane
+//!    (crowns) and on the trim boundary or far below it (gingiva): the two meet at the
+//!    gingival crease.
+//! 3. [`split`]: a tooth-width template fitted along the arch names the teeth, finds gaps of a
+//!    tooth's width (missing teeth) and tells upper from lower by the widths' proportions; a
+//!    second watershed moves each boundary between neighbours into the interproximal valley.
+//! 4. Surface regions by [`Region::classify`] in each tooth's frame.
+//!
+//! ```
+//! use imprint_core::{derived::DerivedData, shapes, toothmap::MapSource};
+//! let scan = shapes::to_scan(shapes::icosphere(5.0, 3));
+//! let derived = DerivedData::new(&scan);
+//! let map = derived.tooth_map();
+//! // A sphere is no arch: the map says so instead of guessing.
+//! assert_eq!(map.source, MapSource::None);
+//! assert!(!map.notes.is_empty());
+//! ```
+
+mod flood;
+pub mod frame;
+pub(crate) mod split;
+
+pub use frame::{ArchCoords, ArchCurve, ArchFrame};
+
+use crate::derived::DerivedData;
+use crate::tooth::{is_fdi, Jaw, Numbering, Region, ToothLocal};
+pub use flood::Crease;
+use flood::{flood, refine, NONE};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the map was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapSource {
+    /// Labels that came with the scan.
+    Labels,
+    /// Estimated from the geometry.
+    Geometry,
+    /// Nothing usable: the scan is not recognisable as an arch.
+    None,
+}
+
+/// What the case file states about the scan, for the map to use and check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapHints {
+    /// The jaw, when stated.
+    pub jaw: Option<Jaw>,
+    /// Numbering of the labels that came with the scan (FDI unless stated).
+    pub numbering: Numbering,
+    /// Known finish lines: tooth and closed polyline, mm.
+    pub margins: Vec<(u8, Vec<[f32; 3]>)>,
+}
+
+/// One tooth found on the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToothInstance {
+    /// FDI number.
+    pub fdi: u8,
+    /// Centre of the crown (mean of its vertices), mm.
+    pub center: [f32; 3],
+    /// Unit long axis towards occlusal (the arch's occlusal direction).
+    pub axis: [f32; 3],
+    /// Vertices on it.
+    pub vertices: usize,
+    /// Mesiodistal width along the arch, mm.
+    pub width_mm: f32,
+    /// 0–1: how well its width and place fit the template (1 for given labels).
+    pub confidence: f32,
+}
+
+/// The tooth map of one scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToothMap {
+    /// What it was made from.
+    pub source: MapSource,
+    /// The jaw (from labels, the case file, or the template fit).
+    pub jaw: Option<Jaw>,
+    /// The arch frame, when the scan looks like an arch.
+    pub frame: Option<ArchFrame>,
+    /// FDI number per vertex, 0 for gingiva (and for everything when the map is empty).
+    #[serde(skip)]
+    pub labels: Vec<u8>,
+    /// Region per vertex.
+    #[serde(skip)]
+    pub regions: Vec<Region>,
+    /// Arch coordinates per vertex (empty without a frame).
+    #[serde(skip)]
+    pub coords: ArchCoords,
+    /// Teeth found, in arch order.
+    pub teeth: Vec<ToothInstance>,
+    /// Gaps of a tooth's width between present teeth.
+    pub missing: Vec<u8>,
+    /// Tooth widths relative to textbook means (from the template fit; absent for labels).
+    pub size_scale: Option<f32>,
+    /// What the map is unsure of, in plain words.
+    pub notes: Vec<String>,
+}
+
+/// Where on the arch a set of vertices lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    /// The tooth most of them are on (`None`: gingiva or unknown).
+    pub tooth: Option<u8>,
+    /// The region most of them are in.
+    pub region: Option<Region>,
+    /// Share of the vertices on that tooth, 0–1.
+    pub agreement: f32,
+}
+
+impl Location {
+    /// A phrase for messages: "distal surface of 24", "gingiva next to 36", "gingiva".
+    pub fn phrase(&self) -> String {
+        match (self.tooth, self.region) {
+            (Some(t), Some(Region::Gingiva) | None) => format!("tooth {t}"),
+            (Some(t), Some(Region::Margin)) => format!("margin of {t}"),
+            (Some(t), Some(r)) => format!("{} surface of {t}", r.name()),
+            (None, _) => "gingiva".to_string(),
+        }
+    }
+}
+
+impl ToothMap {
+    fn empty(n: usize, note: &str) -> Self {
+        Self {
+            source: MapSource::None,
+            jaw: None,
+            frame: None,
+            labels: vec![0; n],
+            regions: vec![Region::Gingiva; n],
+            coords: ArchCoords::default(),
+            teeth: Vec::new(),
+            missing: Vec::new(),
+            size_scale: None,
+            notes: vec![note.to_string()],
+        }
+    }
+
+    /// The tooth and region most of `vertices` lie on.
+    pub fn locate(&self, vertices: &[u32]) -> Location {
+        let mut teeth: std::collections::BTreeMap<u8, usize> = Default::default();
+        for v in vertices {
+            if let Some(l) = self.labels.get(*v as usize) {
+                *teeth.entry(*l).or_default() += 1;
+            }
+        }
+        let Some((&tooth, &count)) = teeth.iter().max_by_key(|(_, c)| **c) else {
+            return Location {
+                tooth: None,
+                region: None,
+                agreement: 0.0,
+            };
+        };
+        let mut regions: std::collections::BTreeMap<Region, usize> = Default::default();
+        for v in vertices {
+            if self.labels.get(*v as usize) == Some(&tooth) {
+                *regions.entry(self.regions[*v as usize]).or_default() += 1;
+            }
+        }
+        Location {
+            tooth: (tooth != 0).then_some(tooth),
+            region: regions.into_iter().max_by_key(|(_, c)| *c).map(|(r, _)| r),
+            agreement: count as f32 / vertices.len().max(1) as f32,
+        }
+    }
+
+    /// The map in Teeth3DS form: `jaw`, `labels` (FDI per vertex, 0 = gingiva), `instances`
+    /// (instance per vertex, 0 = gingiva, teeth from 1 in arch order), plus Imprint's own
+    /// `imprint` object (frame, teeth, missing teeth, notes, regions per vertex).
+    pub fn to_teeth3ds(&self, id: &str) -> serde_json::Value {
+        let index: std::collections::HashMap<u8, usize> = self
+            .teeth
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.fdi, i + 1))
+            .collect();
+        let instances: Vec<usize> = self
+            .labels
+            .iter()
+            .map(|l| index.get(l).copied().unwrap_or(0))
+            .collect();
+        serde_json::json!({
+            "id_patient": id,
+            "jaw": self.jaw.map(Jaw::name),
+            "labels": self.labels,
+            "instances": instances,
+            "imprint": {
+                "source": self.source,
+                "frame": self.frame,
+                "teeth": self.teeth,
+                "missing": self.missing,
+                "notes": self.notes,
+                "regions": self.regions.iter().map(|r| *r as u8).collect::<Vec<_>>(),
+                "region_names": crate::tooth::Region::ALL.map(Region::name),
+            }
+        })
+    }
+}
+
+/// Builds the tooth map of the scan behind `derived`.
+pub fn build(derived: &DerivedData<'_>, hints: &MapHints) -> ToothMap {
+    let scan = derived.scan();
+    let n = scan.vertex_count();
+    let (normals, areas) = (derived.face_normals(), derived.face_areas());
+    let Some(frame) = frame::estimate(&scan.positions, &scan.triangles, normals, areas) else {
+        return ToothMap::empty(n, "the scan is too small or flat to find an arch in");
+    };
+    let coords = frame.coords(&scan.positions);
+    let given = given_labels(derived, hints.numbering);
+    let mut map = match given {
+        Some(labels) => from_labels(labels, hints),
+        None => match from_geometry(derived, &frame, &coords, hints) {
+            Some(m) => m,
+            None => {
+                return ToothMap::empty(n, "no crowns recognisable along an arch curve");
+            }
+        },
+    };
+    map.teeth = instances(&scan.positions, &map.labels, &coords, &frame, map.source);
+    map.regions = regions(derived, &map.labels, &coords, &frame);
+    mark_margins(&mut map, &scan.positions, &hints.margins);
+    if let (Some(stated), Some(found)) = (hints.jaw, map.jaw) {
+        if stated != found {
+            map.notes.push(format!(
+                "the case file says {} jaw but the labels say {}",
+                stated.name(),
+                found.name()
+            ));
+        }
+    }
+    map.frame = Some(frame);
+    map.coords = coords;
+    map
+}
+
+/// Per-vertex FDI labels that came with the scan (vertex labels, or face labels by majority
+/// of the incident faces), converted from `numbering`; `None` when there are none.
+fn given_labels(derived: &DerivedData<'_>, numbering: Numbering) -> Option<Vec<u8>> {
+    let scan = derived.scan();
+    let convert = |l: i64| -> u8 {
+        let Ok(l) = u8::try_from(l) else { return 0 };
+        match numbering {
+            Numbering::Universal => crate::tooth::universal_to_fdi(l).unwrap_or(0),
+            _ if is_fdi(l) => l,
+            _ => 0,
+        }
+    };
+    let labels: Vec<u8> = if let Some(l) = &scan.labels {
+        l.iter().map(|v| convert(*v as i64)).collect()
+    } else if let Some(fl) = &scan.face_labels {
+        let vf = derived.vertex_faces();
+        (0..scan.vertex_count())
+            .map(|v| {
+                let mut best = (0u8, 0usize);
+                let mut counts: Vec<(u8, usize)> = Vec::new();
+                for f in vf.row(v) {
+                    let l = convert(fl[*f as usize] as i64);
+                    match counts.iter_mut().find(|c| c.0 == l) {
+                        Some(c) => c.1 += 1,
+                        None => counts.push((l, 1)),
+                    }
+                }
+                for c in counts {
+                    if c.1 > best.1 {
+                        best = c;
+                    }
+                }
+                best.0
+            })
+            .collect()
+    } else {
+        return None;
+    };
+    labels.iter().any(|l| *l != 0).then_some(labels)
+}
+
+fn from_labels(labels: Vec<u8>, hints: &MapHints) -> ToothMap {
+    let mut votes = [0usize; 2];
+    for l in labels.iter().filter(|l| **l != 0) {
+        match Jaw::of_fdi(*l) {
+            Some(Jaw::Upper) => votes[0] += 1,
+            Some(Jaw::Lower) => votes[1] += 1,
+            None => {}
+        }
+    }
+    let jaw = if votes[0] >= votes[1] {
+        Jaw::Upper
+    } else {
+        Jaw::Lower
+    };
+    let mut notes = Vec::new();
+    if votes[0].min(votes[1]) > 0 {
+        notes.push(format!(
+            "labels name teeth of both jaws ({} upper, {} lower vertices)",
+            votes[0], votes[1]
+        ));
+    }
+    let _ = hints;
+    ToothMap {
+        source: MapSource::Labels,
+        jaw: Some(jaw),
+        frame: None,
+        regions: Vec::new(),
+        coords: ArchCoords::default(),
+        labels,
+        teeth: Vec::new(),
+        missing: Vec::new(),
+        size_scale: None,
+        notes,
+    }
+}
+
+/// Crown markers lie within 2 mm of the tip plane, or within 1 mm of the highest point of
+/// their stretch of arch when that is no more than 5 mm below it. Gingiva markers lie on the
+/// trim boundary, 11 mm and more below the tips (no clinical crown is taller), or face
+/// occlusally (within 30°) 4.5 mm and more below the highest point of their stretch of arch
+/// (deeper than any fossa; a preparation's ledge sits higher under its own stump).
+fn crown_mask(
+    derived: &DerivedData<'_>,
+    frame: &ArchFrame,
+    coords: &ArchCoords,
+    crease: &Crease,
+) -> Option<Vec<bool>> {
+    const TOOTH: u16 = 1;
+    const GUM: u16 = 0;
+    let n = coords.h.len();
+    if crowns_only(derived) {
+        return Some(vec![true; n]);
+    }
+    let adjacency = derived.adjacency();
+    let mut bin_top: std::collections::HashMap<i32, f32> = Default::default();
+    for (s, h) in coords.s.iter().zip(&coords.h) {
+        let e = bin_top
+            .entry((s / 2.0).floor() as i32)
+            .or_insert(f32::NEG_INFINITY);
+        *e = e.max(*h);
+    }
+    let mut labels = vec![NONE; n];
+    let normals = derived.vertex_normals();
+    let up = nalgebra::Vector3::from(frame.occlusal);
+    for v in 0..n {
+        let top = bin_top[&((coords.s[v] / 2.0).floor() as i32)];
+        let h = coords.h[v];
+        let facing_up = nalgebra::Vector3::from(normals[v]).dot(&up) > 0.866;
+        if h > -2.0 || (top > -5.0 && h > top - 1.0) {
+            labels[v] = TOOTH;
+        } else if h < -11.0 || (facing_up && h < top - 4.5) {
+            labels[v] = GUM;
+        }
+    }
+    for l in derived.boundary_loops().loops.iter().filter(|l| l.is_outer) {
+        for v in &l.vertices {
+            labels[*v as usize] = GUM;
+        }
+    }
+    if !labels.contains(&GUM) {
+        // Neither gingiva nor separate crowns: not an arch.
+        return None;
+    }
+    if !labels.contains(&TOOTH) {
+        return None;
+    }
+    let reach = MarkerReach::of(coords, &labels, TOOTH);
+    flood(adjacency, |_, v| crease.dilated[v], &mut labels, |_| true);
+    refine(adjacency, &crease.raw, &mut labels, 2, |_| true);
+    // Where a crease is too weak the crown label can spill onto the gingiva; no crown
+    // reaches more than 4 mm beyond its top across the arch, or 2 mm beyond its stretch.
+    Some(
+        (0..n)
+            .map(|v| labels[v] == TOOTH && reach.contains(coords.s[v], coords.t[v]))
+            .collect(),
+    )
+}
+
+/// A segmented export of crowns: four or more closed pieces, none larger than a big molar
+/// (bounding-box diagonal under 20 mm), and no trim boundary.
+fn crowns_only(derived: &DerivedData<'_>) -> bool {
+    let components = derived.components();
+    components.count() >= 4
+        && derived.boundary_loops().loops.is_empty()
+        && components
+            .info
+            .iter()
+            .filter(|c| c.faces >= 20)
+            .all(|c| c.bbox_diagonal_mm < 20.0)
+}
+
+/// The across-arch span of crown markers along the arch, in 2 mm stretches.
+struct MarkerReach {
+    spans: std::collections::HashMap<i32, (f32, f32)>,
+}
+
+impl MarkerReach {
+    const STRETCH: f32 = 2.0;
+    const SLACK: f32 = 4.0;
+
+    fn of(coords: &ArchCoords, labels: &[u16], tooth: u16) -> Self {
+        let mut spans: std::collections::HashMap<i32, (f32, f32)> = Default::default();
+        for v in (0..labels.len()).filter(|v| labels[*v] == tooth) {
+            let k = (coords.s[v] / Self::STRETCH).floor() as i32;
+            let e = spans.entry(k).or_insert((f32::INFINITY, f32::NEG_INFINITY));
+            *e = (e.0.min(coords.t[v]), e.1.max(coords.t[v]));
+        }
+        Self { spans }
+    }
+
+    fn contains(&self, s: f32, t: f32) -> bool {
+        let k = (s / Self::STRETCH).floor() as i32;
+        (k - 1..=k + 1).any(|j| {
+            self.spans
+                .get(&j)
+                .is_some_and(|(lo, hi)| t >= lo - Self::SLACK && t <= hi + Self::SLACK)
+        })
+    }
+}
+
+fn from_geometry(
+    derived: &DerivedData<'_>,
+    frame: &ArchFrame,
+    coords: &ArchCoords,
+    hints: &MapHints,
+) -> Option<ToothMap> {
+    let adjacency = derived.adjacency();
+    let crease = Crease::measure(
+        adjacency,
+        &derived.scan().positions,
+        derived.vertex_normals(),
+        derived.on_boundary(),
+    );
+    let tooth = crown_mask(derived, frame, coords, &crease)?;
+    let profile = split::Profile::new(&coords.s, &coords.t, &coords.h, &tooth)?;
+    let layout = split::fit(&profile, hints.jaw)?;
+    let present: Vec<&split::Slot> = layout.slots.iter().filter(|s| !s.missing).collect();
+    if present.is_empty() {
+        return None;
+    }
+    let mut labels = vec![NONE; tooth.len()];
+    for v in (0..tooth.len()).filter(|v| tooth[*v]) {
+        let s = coords.s[v];
+        if let Some(k) = present.iter().position(|slot| {
+            let (a, b) = slot.s;
+            let core = 0.25 * (b - a);
+            s > a + core && s < b - core && coords.h[v] > -4.0
+        }) {
+            labels[v] = k as u16;
+        }
+    }
+    flood(
+        adjacency,
+        |_, v| crease.dilated[v],
+        &mut labels,
+        |w| tooth[w],
+    );
+    refine(adjacency, &crease.raw, &mut labels, 2, |w| tooth[w]);
+    let nearest = |s: f32| -> u16 {
+        present
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                let d = |slot: &split::Slot| (s - 0.5 * (slot.s.0 + slot.s.1)).abs();
+                d(a.1).total_cmp(&d(b.1))
+            })
+            .map_or(NONE, |(i, _)| i as u16)
+    };
+    let mut fdi: Vec<u8> = (0..tooth.len())
+        .map(|v| match (tooth[v], labels[v]) {
+            (false, _) => 0,
+            (true, NONE) => present
+                .get(nearest(coords.s[v]) as usize)
+                .map_or(0, |s| s.fdi),
+            (true, k) => present[k as usize].fdi,
+        })
+        .collect();
+    if crowns_only(derived) {
+        snap_to_components(derived, &mut fdi);
+    }
+    let mut notes = Vec::new();
+    if hints.jaw.is_none() && layout.jaw_margin < 4.0 {
+        notes.push(format!(
+            "jaw uncertain: the {} template fits only slightly better than the other",
+            layout.jaw.name()
+        ));
+    }
+    for slot in present.iter().filter(|s| s.width_error > 0.3) {
+        notes.push(format!(
+            "tooth {} is {:.0}% off its expected width: its number may be wrong",
+            slot.fdi,
+            slot.width_error * 100.0
+        ));
+    }
+    Some(ToothMap {
+        source: MapSource::Geometry,
+        jaw: Some(layout.jaw),
+        frame: None,
+        labels: fdi,
+        regions: Vec::new(),
+        coords: ArchCoords::default(),
+        teeth: Vec::new(),
+        missing: layout
+            .slots
+            .iter()
+            .filter(|s| s.missing)
+            .map(|s| s.fdi)
+            .collect(),
+        size_scale: Some(layout.scale),
+        notes,
+    })
+}
+
+/// Crowns only (a segmented export): each separate piece is one crown, so it takes the
+/// number most of its vertices got.
+fn snap_to_components(derived: &DerivedData<'_>, fdi: &mut [u8]) {
+    let of_vertex = &derived.components().vertex_component;
+    let mut votes: std::collections::HashMap<(u32, u8), usize> = Default::default();
+    for (v, c) in of_vertex.iter().enumerate() {
+        *votes.entry((*c, fdi[v])).or_default() += 1;
+    }
+    let mut best: std::collections::HashMap<u32, (u8, usize)> = Default::default();
+    for ((c, l), n) in votes {
+        let e = best.entry(c).or_insert((l, 0));
+        if n > e.1 {
+            *e = (l, n);
+        }
+    }
+    for (v, c) in of_vertex.iter().enumerate() {
+        fdi[v] = best[c].0;
+    }
+}
+
+/// Tooth instances from per-vertex labels.
+fn instances(
+    positions: &[[f32; 3]],
+    labels: &[u8],
+    coords: &ArchCoords,
+    frame: &ArchFrame,
+    source: MapSource,
+) -> Vec<ToothInstance> {
+    let mut acc: std::collections::BTreeMap<u8, ([f64; 3], usize, f32, f32)> = Default::default();
+    for (v, l) in labels.iter().enumerate().filter(|(_, l)| **l != 0) {
+        let e = acc
+            .entry(*l)
+            .or_insert(([0.0; 3], 0, f32::INFINITY, f32::NEG_INFINITY));
+        for (sum, x) in e.0.iter_mut().zip(positions[v]) {
+            *sum += x as f64;
+        }
+        e.1 += 1;
+        e.2 = e.2.min(coords.s[v]);
+        e.3 = e.3.max(coords.s[v]);
+    }
+    let mut teeth: Vec<ToothInstance> = acc
+        .into_iter()
+        .map(|(fdi, (sum, count, lo, hi))| ToothInstance {
+            fdi,
+            center: sum.map(|c| (c / count as f64) as f32),
+            axis: frame.occlusal,
+            vertices: count,
+            width_mm: hi - lo,
+            confidence: 1.0,
+        })
+        .collect();
+    if source == MapSource::Geometry {
+        for t in &mut teeth {
+            let jaw = Jaw::of_fdi(t.fdi).unwrap_or(Jaw::Upper);
+            let expected = split::template(jaw)[(t.fdi % 10).clamp(1, 8) as usize - 1];
+            t.confidence = (1.0 - (t.width_mm - expected).abs() / expected).clamp(0.0, 1.0);
+        }
+    }
+    teeth.sort_by(|a, b| {
+        let s = |t: &ToothInstance| frame.plane_coords(t.center)[0];
+        s(a).total_cmp(&s(b))
+    });
+    teeth
+}
+
+/// Per-tooth statistics for the regions: centre in arch coordinates and extents.
+struct ToothBox {
+    s: (f32, f32),
+    t: (f32, f32),
+    h: (f32, f32),
+}
+
+fn tooth_boxes(labels: &[u8], coords: &ArchCoords) -> std::collections::HashMap<u8, ToothBox> {
+    let mut values: std::collections::HashMap<u8, [Vec<f32>; 3]> = Default::default();
+    for (v, l) in labels.iter().enumerate().filter(|(_, l)| **l != 0) {
+        let e = values.entry(*l).or_default();
+        e[0].push(coords.s[v]);
+        e[1].push(coords.t[v]);
+        e[2].push(coords.h[v]);
+    }
+    let range = |mut x: Vec<f32>| {
+        x.sort_by(f32::total_cmp);
+        let q = |f: f32| x[((x.len() - 1) as f32 * f) as usize];
+        (q(0.02), q(0.98))
+    };
+    values
+        .into_iter()
+        .map(|(l, [s, t, h])| {
+            (
+                l,
+                ToothBox {
+                    s: range(s),
+                    t: range(t),
+                    h: range(h),
+                },
+            )
+        })
+        .collect()
+}
+
+fn regions(
+    derived: &DerivedData<'_>,
+    labels: &[u8],
+    coords: &ArchCoords,
+    frame: &ArchFrame,
+) -> Vec<Region> {
+    let up = nalgebra::Vector3::from(frame.occlusal);
+    let normal_up: Vec<f32> = derived
+        .vertex_normals()
+        .par_iter()
+        .map(|n| nalgebra::Vector3::from(*n).dot(&up))
+        .collect();
+    regions_from(labels, coords, &normal_up)
+}
+
+/// Surface regions from per-vertex FDI labels, arch coordinates and the normals' occlusal
+/// components, by [`Region::classify`] in each tooth's box (its 2–98 % extents along, across
+/// and up the arch). The map and the phantom truth both use it, each with its own labels
+/// and frame.
+pub fn regions_from(labels: &[u8], coords: &ArchCoords, normal_up: &[f32]) -> Vec<Region> {
+    let boxes = tooth_boxes(labels, coords);
+    labels
+        .par_iter()
+        .enumerate()
+        .map(|(v, l)| {
+            let Some(b) = boxes.get(l) else {
+                return Region::Gingiva;
+            };
+            let local = local_of(b, coords.s[v], coords.t[v], coords.h[v]);
+            Region::classify(
+                *l,
+                ToothLocal {
+                    normal_up: normal_up[v],
+                    ..local
+                },
+            )
+        })
+        .collect()
+}
+
+/// A vertex's place in its tooth's box (see [`ToothLocal`]); `normal_up` left 0.
+fn local_of_box(s: (f32, f32), t: (f32, f32), h: (f32, f32), at: [f32; 3]) -> ToothLocal {
+    let centre = 0.5 * (s.0 + s.1);
+    let towards_midline = if centre > 0.0 { -1.0 } else { 1.0 };
+    ToothLocal {
+        mesial: towards_midline * (at[0] - centre) / (0.5 * (s.1 - s.0)).max(0.1),
+        buccal: (at[1] - 0.5 * (t.0 + t.1)) / (0.5 * (t.1 - t.0)).max(0.1),
+        height: (at[2] - h.0) / (h.1 - h.0).max(0.1),
+        normal_up: 0.0,
+    }
+}
+
+fn local_of(b: &ToothBox, s: f32, t: f32, h: f32) -> ToothLocal {
+    local_of_box(b.s, b.t, b.h, [s, t, h])
+}
+
+/// Vertices of a prepared tooth within 1 mm of its known finish line become [`Region::Margin`].
+fn mark_margins(map: &mut ToothMap, positions: &[[f32; 3]], margins: &[(u8, Vec<[f32; 3]>)]) {
+    for (_, line) in margins.iter().filter(|(_, l)| l.len() >= 2) {
+        let (lo, hi) = line.iter().fold(
+            ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]),
+            |(lo, hi), p| {
+                (
+                    std::array::from_fn(|c| lo[c].min(p[c] - 1.0)),
+                    std::array::from_fn(|c| hi[c].max(p[c] + 1.0)),
+                )
+            },
+        );
+        let near: Vec<usize> = (0..positions.len())
+            .into_par_iter()
+            .filter(|v| {
+                let p = positions[*v];
+                (0..3).all(|c| p[c] >= lo[c] && p[c] <= hi[c])
+                    && crate::util::polyline_distance(p, line, true) <= 1.0
+            })
+            .collect();
+        for v in near {
+            map.regions[v] = Region::Margin;
+        }
+    }
+}

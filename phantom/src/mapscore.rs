@@ -1,0 +1,150 @@
+//! Scores a tooth map against a phantom's truth: the jaw, the occlusal plane, the FDI number
+//! of every tooth vertex, crowns against gingiva, missing teeth, and surface regions.
+//!
+//! The true occlusal plane is the clinical one, through the cusp tips: the plane fitted to
+//! the highest point (along the true occlusal direction) of every present tooth. The true
+//! regions come from the same rule as the map's ([`imprint_core::toothmap::regions_from`]),
+//! applied with the true labels and the generator's own arch coordinates.
+
+use crate::arch::ArchCurve as TrueCurve;
+use crate::truth::Truth;
+use imprint_core::toothmap::{regions_from, ArchCoords, ArchCurve, ToothMap};
+use nalgebra::{Matrix3, Matrix4, Point3, Vector3};
+use serde::{Deserialize, Serialize};
+
+/// How a tooth map compares with the truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapScore {
+    /// The map names the true jaw.
+    pub jaw_right: bool,
+    /// Angle between the map's occlusal plane and the true one, degrees.
+    pub plane_error_deg: f64,
+    /// Share of true tooth vertices given their true FDI number.
+    pub fdi_accuracy: f64,
+    /// Intersection over union of tooth vertices (map vs truth).
+    pub tooth_iou: f64,
+    /// True missing teeth (gaps between present teeth).
+    pub missing_true: Vec<u8>,
+    /// Missing teeth the map reports.
+    pub missing_found: Vec<u8>,
+    /// Share of vertices whose region agrees with the truth's (when the arch shape is known).
+    pub region_agreement: Option<f64>,
+}
+
+/// Scores `map` of a phantom scan (`positions`, unit vertex `normals`) against its truth and
+/// true per-vertex labels.
+pub fn score_map(
+    truth: &Truth,
+    true_labels: &[u8],
+    positions: &[[f32; 3]],
+    normals: &[[f32; 3]],
+    map: &ToothMap,
+) -> MapScore {
+    let n = true_labels.len().min(map.labels.len());
+    let tooth_vertices = (0..n).filter(|v| true_labels[*v] != 0).count();
+    let right = (0..n)
+        .filter(|v| true_labels[*v] != 0 && map.labels[*v] == true_labels[*v])
+        .count();
+    let inter = (0..n)
+        .filter(|v| true_labels[*v] != 0 && map.labels[*v] != 0)
+        .count();
+    let union = (0..n)
+        .filter(|v| true_labels[*v] != 0 || map.labels[*v] != 0)
+        .count();
+    let true_plane = tip_plane(truth, true_labels, positions);
+    let plane_error_deg = map.frame.as_ref().map_or(180.0, |f| {
+        let est = Vector3::from(f.occlusal).cast::<f64>();
+        est.dot(&true_plane).clamp(-1.0, 1.0).acos().to_degrees()
+    });
+    MapScore {
+        jaw_right: map.jaw == Some(truth.jaw),
+        plane_error_deg,
+        fdi_accuracy: right as f64 / tooth_vertices.max(1) as f64,
+        tooth_iou: inter as f64 / union.max(1) as f64,
+        missing_true: interior_missing(truth),
+        missing_found: map.missing.clone(),
+        region_agreement: region_agreement(truth, true_labels, positions, normals, map),
+    }
+}
+
+/// Missing teeth with a present tooth on both sides along the arch.
+fn interior_missing(truth: &Truth) -> Vec<u8> {
+    let present: Vec<f32> = truth
+        .teeth
+        .iter()
+        .filter(|t| !t.missing)
+        .map(|t| t.s)
+        .collect();
+    let (lo, hi) = present
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), s| {
+            (a.min(*s), b.max(*s))
+        });
+    truth
+        .teeth
+        .iter()
+        .filter(|t| t.missing && t.s > lo && t.s < hi)
+        .map(|t| t.fdi)
+        .collect()
+}
+
+/// Normal of the plane through each present tooth's highest point, oriented occlusally.
+fn tip_plane(truth: &Truth, labels: &[u8], positions: &[[f32; 3]]) -> Vector3<f64> {
+    let up = Vector3::from(truth.occlusal).cast::<f64>();
+    let mut tips: std::collections::BTreeMap<u8, (f64, Vector3<f64>)> = Default::default();
+    for (l, p) in labels.iter().zip(positions).filter(|(l, _)| **l != 0) {
+        let p = Vector3::from(*p).cast::<f64>();
+        let h = p.dot(&up);
+        let e = tips.entry(*l).or_insert((f64::NEG_INFINITY, p));
+        if h > e.0 {
+            *e = (h, p);
+        }
+    }
+    let pts: Vec<Vector3<f64>> = tips.values().map(|t| t.1).collect();
+    if pts.len() < 3 {
+        return up;
+    }
+    let c = pts.iter().sum::<Vector3<f64>>() / pts.len() as f64;
+    let cov: Matrix3<f64> = pts.iter().map(|p| (p - c) * (p - c).transpose()).sum();
+    let eig = cov.symmetric_eigen();
+    let n: Vector3<f64> = eig.eigenvectors.column(eig.eigenvalues.imin()).into();
+    if n.dot(&up) < 0.0 {
+        -n
+    } else {
+        n
+    }
+}
+
+fn region_agreement(
+    truth: &Truth,
+    labels: &[u8],
+    positions: &[[f32; 3]],
+    normals: &[[f32; 3]],
+    map: &ToothMap,
+) -> Option<f64> {
+    let shape = truth.arch?;
+    let curve = TrueCurve::new(shape.half_width, shape.depth, shape.half_width * 1.6);
+    let points = curve.points(10);
+    let xs: Vec<f32> = points.iter().map(|p| p[0]).collect();
+    let line = ArchCurve::through(points);
+    let pose = Matrix4::from_fn(|r, c| truth.pose[r][c]);
+    let inverse = pose.try_inverse()?;
+    let up = Vector3::from(truth.occlusal);
+    let mut coords = ArchCoords::default();
+    let mut normal_up = Vec::with_capacity(positions.len());
+    for (p, nrm) in positions.iter().zip(normals) {
+        let q = inverse.transform_point(&Point3::from(*p));
+        let start = xs.partition_point(|x| *x < q.x);
+        let (s, t) = line.project(q.x, q.y, start.saturating_sub(1));
+        coords.s.push(s);
+        coords.t.push(t);
+        coords.h.push(q.z);
+        normal_up.push(Vector3::from(*nrm).dot(&up));
+    }
+    let truth_regions = regions_from(labels, &coords, &normal_up);
+    let n = truth_regions.len().min(map.regions.len());
+    let agree = (0..n)
+        .filter(|v| truth_regions[*v] == map.regions[*v])
+        .count();
+    Some(agree as f64 / n.max(1) as f64)
+}
