@@ -61,15 +61,41 @@ pub struct Inspection {
     /// With `--derived`: each derived piece and its time, ms, in the order computed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub derived_ms: Vec<(String, f64)>,
+    /// With `--tooth-map`: the map's summary (also written, whole, to the given file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tooth_map: Option<crate::locate::MapSummary>,
 }
 
-/// Loads and inspects a scan, with an optional label sidecar. With `all_derived`, also
-/// computes every piece of derived data, one at a time, and times each.
-pub fn inspect(
-    path: &Path,
-    labels_path: Option<&Path>,
-    all_derived: bool,
-) -> Result<Inspection, LoadError> {
+/// Why `inspect` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The scan or its labels could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The tooth map could not be written.
+    #[error("{path}: cannot write the tooth map: {source}")]
+    Write {
+        /// The output file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What `inspect` does beyond loading.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InspectOptions<'a> {
+    /// A Teeth3DS-style label sidecar to attach.
+    pub labels: Option<&'a Path>,
+    /// Compute every piece of derived data, one at a time, and time each.
+    pub all_derived: bool,
+    /// Write the tooth map in Teeth3DS form to this file.
+    pub tooth_map: Option<&'a Path>,
+}
+
+/// Loads and inspects a scan.
+pub fn inspect(path: &Path, options: InspectOptions<'_>) -> Result<Inspection, InspectError> {
+    let (labels_path, all_derived) = (options.labels, options.all_derived);
     let t0 = Instant::now();
     let mut scan = io::load(path)?;
     if let Some(lp) = labels_path {
@@ -86,6 +112,10 @@ pub fn inspect(
         time_each(&derived)
     } else {
         Vec::new()
+    };
+    let tooth_map = match options.tooth_map {
+        Some(out) => Some(write_tooth_map(&derived, path, out)?),
+        None => None,
     };
     let (lo, hi) = scan.bounding_box();
     let carries = [
@@ -126,7 +156,27 @@ pub fn inspect(
         load_ms,
         topology_ms,
         derived_ms,
+        tooth_map,
     })
+}
+
+/// Writes the map in Teeth3DS form (see [`imprint_core::toothmap::ToothMap::to_teeth3ds`]).
+fn write_tooth_map(
+    derived: &DerivedData<'_>,
+    scan_path: &Path,
+    out: &Path,
+) -> Result<crate::locate::MapSummary, InspectError> {
+    let map = derived.tooth_map();
+    let id = scan_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let text = serde_json::to_string(&map.to_teeth3ds(id)).unwrap_or_default();
+    crate::report::write_atomic(out, text.as_bytes()).map_err(|source| InspectError::Write {
+        path: out.display().to_string(),
+        source,
+    })?;
+    Ok(crate::locate::MapSummary::of(map))
 }
 
 /// Computes each derived piece not yet computed, timing it (dependencies first).
@@ -201,6 +251,22 @@ impl Inspection {
         );
         for (name, ms) in &self.derived_ms {
             let _ = writeln!(s, "              {name} {ms:.1} ms");
+        }
+        if let Some(m) = &self.tooth_map {
+            let teeth: Vec<String> = m.teeth.iter().map(|t| t.fdi.to_string()).collect();
+            let _ = writeln!(
+                s,
+                "  tooth map   {} jaw, from {}: {}",
+                m.jaw.as_deref().unwrap_or("unknown"),
+                m.source,
+                teeth.join(" ")
+            );
+            if !m.missing.is_empty() {
+                let _ = writeln!(s, "              missing {:?}", m.missing);
+            }
+            for n in &m.notes {
+                let _ = writeln!(s, "              note: {n}");
+            }
         }
         s
     }

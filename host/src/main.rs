@@ -30,6 +30,9 @@ enum Command {
         /// Also compute every piece of derived data (normals, curvature, BVH…) and time each.
         #[arg(long)]
         derived: bool,
+        /// Write the tooth map (FDI per vertex, 0 = gingiva; instances) in Teeth3DS form.
+        #[arg(long, value_name = "OUT.json")]
+        tooth_map: Option<PathBuf>,
     },
     /// Analyze scans with every discovered analyzer plugin and write the report.
     Analyze {
@@ -177,9 +180,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             labels,
             json,
             derived,
+            tooth_map,
         } => {
-            let report = inspect::inspect(&scan, labels.as_deref(), derived)
-                .map_err(|e| exit::Coded::new(exit::INVALID_INPUT, e))?;
+            let options = inspect::InspectOptions {
+                labels: labels.as_deref(),
+                all_derived: derived,
+                tooth_map: tooth_map.as_deref(),
+            };
+            let report = inspect::inspect(&scan, options).map_err(|e| {
+                let code = match e {
+                    inspect::InspectError::Load(_) => exit::INVALID_INPUT,
+                    inspect::InspectError::Write { .. } => exit::USAGE,
+                };
+                exit::Coded::new(code, e)
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -6,7 +6,9 @@ use crate::case::{
     Scanned as CaseScanned,
 };
 use crate::run::{report_for, Loaded};
+use imprint_core::derived::DerivedData;
 use imprint_phantom::eval::{score, Score};
+use imprint_phantom::mapscore::{score_map, MapScore, MapSuiteScore};
 use imprint_phantom::suite::{aggregate, SuiteScore, SuiteSpec};
 use imprint_phantom::{generate, Jaw, Scanned};
 
@@ -18,8 +20,10 @@ pub fn run_suite(
     threads: usize,
 ) -> (Vec<(String, u64, Score)>, SuiteScore) {
     let mut scores = Vec::new();
+    let mut maps = Vec::new();
     for (group, phantom_spec) in spec.phantoms() {
         let phantom = generate(&phantom_spec);
+        maps.push(score_tooth_map(&phantom, phantom_spec.scanned));
         let case = case_for(&phantom.truth, phantom_spec.scanned);
         let mut scan = phantom.scan;
         if !spec.labels {
@@ -43,8 +47,28 @@ pub fn run_suite(
         ));
     }
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
-    let total = aggregate(&all);
+    let mut total = aggregate(&all);
+    total.tooth_map = Some(MapSuiteScore::of(&maps));
     (scores, total)
+}
+
+/// The tooth map of the phantom estimated from its geometry alone (its labels withheld),
+/// scored against the truth.
+fn score_tooth_map(phantom: &imprint_phantom::Phantom, scanned: Scanned) -> MapScore {
+    let mut scan = phantom.scan.clone();
+    let labels = scan.labels.take().unwrap_or_default();
+    if scanned == Scanned::Impression {
+        scan.reverse_winding();
+    }
+    let derived = DerivedData::new(&scan);
+    let map = derived.tooth_map();
+    score_map(
+        &phantom.truth,
+        &labels,
+        &scan.positions,
+        derived.vertex_normals(),
+        map,
+    )
 }
 
 /// The case file a lab would send with the phantom (prepared teeth named; their margins are

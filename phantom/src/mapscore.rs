@@ -21,6 +21,10 @@ pub struct MapScore {
     pub plane_error_deg: f64,
     /// Share of true tooth vertices given their true FDI number.
     pub fdi_accuracy: f64,
+    /// True tooth vertices.
+    pub tooth_vertices: usize,
+    /// Of which given their true FDI number.
+    pub right_vertices: usize,
     /// Intersection over union of tooth vertices (map vs truth).
     pub tooth_iou: f64,
     /// True missing teeth (gaps between present teeth).
@@ -60,6 +64,8 @@ pub fn score_map(
         jaw_right: map.jaw == Some(truth.jaw),
         plane_error_deg,
         fdi_accuracy: right as f64 / tooth_vertices.max(1) as f64,
+        tooth_vertices,
+        right_vertices: right,
         tooth_iou: inter as f64 / union.max(1) as f64,
         missing_true: interior_missing(truth),
         missing_found: map.missing.clone(),
@@ -147,4 +153,150 @@ fn region_agreement(
         .filter(|v| truth_regions[*v] == map.regions[*v])
         .count();
     Some(agree as f64 / n.max(1) as f64)
+}
+
+/// Tooth-map scores over a suite.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MapSuiteScore {
+    /// Scans scored.
+    pub scans: usize,
+    /// Scans whose jaw the map named right.
+    pub jaw_right: usize,
+    /// Median occlusal-plane error, degrees.
+    pub plane_error_median_deg: f64,
+    /// Largest occlusal-plane error, degrees.
+    pub plane_error_max_deg: f64,
+    /// Share of all true tooth vertices given their true FDI number.
+    pub fdi_accuracy: f64,
+    /// Scans with under 95 % of their tooth vertices right.
+    pub scans_below_95: usize,
+    /// Mean tooth-vs-gingiva IoU.
+    pub tooth_iou_mean: f64,
+    /// Missing teeth in the truth (gaps between present teeth).
+    pub missing_true: usize,
+    /// Of which the map reported.
+    pub missing_found: usize,
+    /// Missing teeth the map reported that were not missing.
+    pub missing_false: usize,
+    /// Mean surface-region agreement.
+    pub region_agreement_mean: Option<f64>,
+}
+
+impl MapSuiteScore {
+    /// Sums per-scan map scores.
+    pub fn of(scores: &[MapScore]) -> Self {
+        let n = scores.len().max(1) as f64;
+        let mut planes: Vec<f64> = scores.iter().map(|s| s.plane_error_deg).collect();
+        planes.sort_by(f64::total_cmp);
+        let regions: Vec<f64> = scores.iter().filter_map(|s| s.region_agreement).collect();
+        let found = |s: &MapScore| {
+            s.missing_found
+                .iter()
+                .filter(|t| s.missing_true.contains(t))
+                .count()
+        };
+        Self {
+            scans: scores.len(),
+            jaw_right: scores.iter().filter(|s| s.jaw_right).count(),
+            plane_error_median_deg: planes.get(planes.len() / 2).copied().unwrap_or(0.0),
+            plane_error_max_deg: planes.last().copied().unwrap_or(0.0),
+            fdi_accuracy: scores.iter().map(|s| s.right_vertices).sum::<usize>() as f64
+                / scores
+                    .iter()
+                    .map(|s| s.tooth_vertices)
+                    .sum::<usize>()
+                    .max(1) as f64,
+            scans_below_95: scores.iter().filter(|s| s.fdi_accuracy < 0.95).count(),
+            tooth_iou_mean: scores.iter().map(|s| s.tooth_iou).sum::<f64>() / n,
+            missing_true: scores.iter().map(|s| s.missing_true.len()).sum(),
+            missing_found: scores.iter().map(found).sum(),
+            missing_false: scores
+                .iter()
+                .map(|s| s.missing_found.len() - found(s))
+                .sum(),
+            region_agreement_mean: (!regions.is_empty())
+                .then(|| regions.iter().sum::<f64>() / regions.len() as f64),
+        }
+    }
+
+    /// One paragraph for a terminal.
+    pub fn to_text(&self) -> String {
+        format!(
+            "tooth map: jaw right {}/{}; occlusal plane error median {:.2}°, max {:.2}°; \
+             FDI right on {:.1}% of tooth vertices ({} scans under 95%); tooth/gingiva IoU \
+             {:.3}; missing teeth found {}/{} ({} false); region agreement {}\n",
+            self.jaw_right,
+            self.scans,
+            self.plane_error_median_deg,
+            self.plane_error_max_deg,
+            100.0 * self.fdi_accuracy,
+            self.scans_below_95,
+            self.tooth_iou_mean,
+            self.missing_found,
+            self.missing_true,
+            self.missing_false,
+            self.region_agreement_mean
+                .map_or("n/a".into(), |r| format!("{:.1}%", 100.0 * r)),
+        )
+    }
+}
+
+/// How a map's teeth compare with a tooth/gingiva partition given as one class per vertex
+/// (0 = gingiva, any other value = one tooth instance; e.g. IOSSeg's colour classes, which
+/// carry no FDI numbers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionScore {
+    /// Intersection over union of tooth vertices.
+    pub tooth_iou: f64,
+    /// True instances (with at least `min_vertices` vertices).
+    pub instances: usize,
+    /// Of which matched one-to-one by a map tooth with IoU above 0.5.
+    pub matched: usize,
+}
+
+/// Scores `labels` (the map's FDI per vertex) against `classes`. Instances smaller than
+/// `min_vertices` (stray classes) are not counted.
+pub fn score_partition(labels: &[u8], classes: &[u32], min_vertices: usize) -> PartitionScore {
+    use std::collections::HashMap;
+    let n = labels.len().min(classes.len());
+    let inter = (0..n)
+        .filter(|v| classes[*v] != 0 && labels[*v] != 0)
+        .count();
+    let union = (0..n)
+        .filter(|v| classes[*v] != 0 || labels[*v] != 0)
+        .count();
+    let mut overlap: HashMap<(u32, u8), usize> = HashMap::new();
+    let mut true_size: HashMap<u32, usize> = HashMap::new();
+    let mut map_size: HashMap<u8, usize> = HashMap::new();
+    for v in 0..n {
+        if classes[v] != 0 {
+            *true_size.entry(classes[v]).or_default() += 1;
+        }
+        if labels[v] != 0 {
+            *map_size.entry(labels[v]).or_default() += 1;
+        }
+        if classes[v] != 0 && labels[v] != 0 {
+            *overlap.entry((classes[v], labels[v])).or_default() += 1;
+        }
+    }
+    let instances: Vec<(u32, usize)> = true_size
+        .into_iter()
+        .filter(|(_, size)| *size >= min_vertices)
+        .collect();
+    // IoU > 0.5 makes a match one-to-one: no two true instances can both exceed it with the
+    // same map tooth.
+    let matched = instances
+        .iter()
+        .filter(|(class, size)| {
+            overlap
+                .iter()
+                .filter(|((c, _), _)| c == class)
+                .any(|((_, l), o)| *o as f64 / (size + map_size[l] - o) as f64 > 0.5)
+        })
+        .count();
+    PartitionScore {
+        tooth_iou: inter as f64 / union.max(1) as f64,
+        instances: instances.len(),
+        matched,
+    }
 }

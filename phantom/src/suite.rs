@@ -103,6 +103,9 @@ pub struct SuiteScore {
     pub tooth_accuracy: Option<f64>,
     /// `confusion[truth][report]` counts of decisions.
     pub decision_confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The tooth map against the truth (labels withheld), when it was scored.
+    #[serde(default)]
+    pub tooth_map: Option<crate::mapscore::MapSuiteScore>,
 }
 
 /// Sums per-phantom scores into one suite score.
@@ -150,6 +153,7 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
             matches.iter().filter(|m| m.tooth_right).count() as f64 / matches.len() as f64
         }),
         decision_confusion: confusion,
+        tooth_map: None,
     }
 }
 
@@ -173,6 +177,9 @@ impl SuiteScore {
             "decisions (truth -> report): {:?}",
             self.decision_confusion
         );
+        if let Some(m) = &self.tooth_map {
+            s.push_str(&m.to_text());
+        }
         s
     }
 }

@@ -7,3 +7,4 @@ mod phantom;
 mod plugins;
 mod schemas;
 mod support;
+mod toothmap;

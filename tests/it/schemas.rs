@@ -168,8 +168,8 @@ fn the_bundled_sample_analyzes_to_a_valid_report_through_the_cli() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(report["scans"][0]["triangles"], 39607);
-    let loops =
-        imprint_host::inspect::inspect(&sample, None, false).unwrap_or_else(|e| panic!("{e}"));
+    let loops = imprint_host::inspect::inspect(&sample, Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let holes = loops.boundary_loops.iter().filter(|l| !l.is_outer).count();
     assert_eq!(
         holes, 2,

@@ -15,11 +15,19 @@ pub(crate) fn flood(
     labels: &mut [u16],
     allowed: impl Fn(usize) -> bool,
 ) {
+    use rayon::prelude::*;
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
-    for (v, l) in labels.iter().enumerate() {
-        if *l != NONE {
-            buckets[elevation(*l, v) as usize].push(v as u32);
-        }
+    // Only labelled vertices on the edge of an unlabelled region can spread.
+    let front: Vec<u32> = (0..labels.len())
+        .into_par_iter()
+        .filter(|&v| {
+            labels[v] != NONE && adjacency.row(v).iter().any(|w| labels[*w as usize] == NONE)
+        })
+        .map(|v| v as u32)
+        .collect();
+    for v in front {
+        let v = v as usize;
+        buckets[elevation(labels[v], v) as usize].push(v as u32);
     }
     let mut level = 0usize;
     while level < 256 {
@@ -52,7 +60,7 @@ pub struct Crease {
 
 impl Crease {
     /// Measures creases. The copy is smoothed by Laplacian rounds scaled to the mean edge
-    /// length (four at 0.2 mm, one on coarse meshes), so that scanner noise (5–15 µm at
+    /// length (four at 0.2 mm and finer, one on coarse meshes), so that scanner noise (5–15 µm at
     /// 0.1–0.25 mm spacing would swamp a one-ring estimate) falls below the crease between a
     /// crown and the gingiva. Boundary vertices and their neighbours get 0: a one-sided ring
     /// says nothing about creases.
@@ -132,18 +140,20 @@ fn smoothed(adjacency: &Csr, positions: &[[f32; 3]], on_boundary: &[bool]) -> Ve
     let edge = (sum / count.max(1) as f64) as f32;
     let rounds = (1.0 + 3.0 * (0.2 / edge.max(1e-3)).powi(2))
         .round()
-        .clamp(1.0, 6.0) as usize;
+        .clamp(1.0, 4.0) as usize;
     let mut smooth = positions.to_vec();
+    let mut next = positions.to_vec();
     for _ in 0..rounds {
-        let prev = smooth.clone();
-        smooth.par_iter_mut().enumerate().for_each(|(v, out)| {
+        next.par_iter_mut().enumerate().for_each(|(v, out)| {
             // The boundary stays put: averaged, it would pull inwards and curl the rim.
             if adjacency.row(v).is_empty() || on_boundary[v] {
+                *out = smooth[v];
                 return;
             }
-            let m = ring_mean(adjacency, &prev, v);
-            *out = std::array::from_fn(|c| 0.5 * prev[v][c] + 0.5 * m[c]);
+            let m = ring_mean(adjacency, &smooth, v);
+            *out = std::array::from_fn(|c| 0.5 * smooth[v][c] + 0.5 * m[c]);
         });
+        std::mem::swap(&mut smooth, &mut next);
     }
     smooth
 }
@@ -158,8 +168,10 @@ pub(crate) fn refine(
     rings: usize,
     allowed: impl Fn(usize) -> bool,
 ) {
+    use rayon::prelude::*;
     let n = labels.len();
     let mut band: Vec<bool> = (0..n)
+        .into_par_iter()
         .map(|v| {
             labels[v] != NONE
                 && adjacency
@@ -169,12 +181,13 @@ pub(crate) fn refine(
         })
         .collect();
     for _ in 1..rings {
-        let prev = band.clone();
-        for v in 0..n {
-            if !prev[v] && labels[v] != NONE {
-                band[v] = adjacency.row(v).iter().any(|w| prev[*w as usize]);
-            }
-        }
+        let prev = band;
+        band = (0..n)
+            .into_par_iter()
+            .map(|v| {
+                prev[v] || (labels[v] != NONE && adjacency.row(v).iter().any(|w| prev[*w as usize]))
+            })
+            .collect();
     }
     let original = labels.to_vec();
     for v in 0..n {

