@@ -8,3 +8,4 @@ mod plugins;
 mod schemas;
 mod support;
 mod toothmap;
+mod voids;

@@ -1,8 +1,10 @@
 //! `spikes`: the example analyzer for third parties. Flags isolated outlier vertices
-//! ("stars" from reflections or saliva): a vertex that stands off the centre of its one-ring
-//! by more than the ring's own radius times a ratio. The ring radius is measured among the
+//! ("stars" from reflections or saliva): a vertex that stands off the plane of its one-ring
+//! by more than the ring's own radius times a ratio. The ring is measured among the
 //! neighbours only, so the spike cannot inflate its own yardstick. On a smooth surface the
-//! offset is about `curvature × radius² / 2`, a small fraction of the radius.
+//! offset is about `curvature × radius² / 2`, a small fraction of the radius. Where the ring
+//! itself is folded (a crease, the pinch between two crowns, a stretched wall) nothing is
+//! flagged: a spike stands on a surface that is smooth around it.
 //!
 //! A spike is also *isolated*: its neighbours sit on the smooth surface, and the spike moves
 //! their own ring centres by only about its height over their valence. Along a crease or a
@@ -20,24 +22,53 @@ fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
     (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
 }
 
-/// Offset of a vertex from its ring's centre, and the ring's mean radius about that centre.
+/// Offset of a vertex from the plane through its ring, and the ring's mean radius about its
+/// centre; `None` where the ring itself is folded (a crease, a pinch between two crowns, a
+/// stretched wall): there a vertex's offset says nothing about spikes.
 fn ring_offset(scan: &ScanRef<'_, '_>, v: usize) -> Option<(f32, f32)> {
     let ring = scan.neighbours(v);
     if ring.len() < 3 {
         return None;
     }
     let n = ring.len() as f32;
+    let p = scan.positions();
     let mut centre = [0.0f32; 3];
     for &q in ring {
-        let q = scan.positions()[q as usize];
+        let q = p[q as usize];
         (0..3).for_each(|k| centre[k] += q[k] / n);
     }
     let radius = ring
         .iter()
-        .map(|&q| dist(scan.positions()[q as usize], centre))
+        .map(|&q| dist(p[q as usize], centre))
         .sum::<f32>()
         / n;
-    Some((dist(scan.positions()[v], centre), radius))
+    let (normal, spread) = ring_plane(ring.iter().map(|q| p[*q as usize]), centre)?;
+    if spread > FOLD * radius {
+        return None;
+    }
+    let d: [f32; 3] = std::array::from_fn(|k| p[v][k] - centre[k]);
+    let off = (d[0] * normal[0] + d[1] * normal[1] + d[2] * normal[2]).abs();
+    Some((off, radius))
+}
+
+/// A ring this far off its own plane (RMS, relative to its radius) is folded.
+const FOLD: f32 = 0.25;
+
+/// The least-squares plane through points about `centre`: its unit normal and the points'
+/// RMS distance from it.
+fn ring_plane(points: impl Iterator<Item = [f32; 3]>, centre: [f32; 3]) -> Option<([f32; 3], f32)> {
+    let mut cov = nalgebra::Matrix3::<f32>::zeros();
+    let mut count = 0.0f32;
+    for q in points {
+        let d = nalgebra::Vector3::new(q[0] - centre[0], q[1] - centre[1], q[2] - centre[2]);
+        cov += d * d.transpose();
+        count += 1.0;
+    }
+    let eig = cov.symmetric_eigen();
+    let k = eig.eigenvalues.imin();
+    let normal = eig.eigenvectors.column(k);
+    let spread = (eig.eigenvalues[k].max(0.0) / count.max(1.0)).sqrt();
+    Some(([normal[0], normal[1], normal[2]], spread))
 }
 
 impl Analyzer for Spikes {

@@ -1,0 +1,104 @@
+//! The `voids` analyzer through the plugin boundary: holes, voids and nodules on phantoms
+//! scored against their truth, nothing on clean controls, and no bubbles reported on a scan
+//! the case says is intraoral.
+
+use imprint_host::case::CaseFile;
+use imprint_host::run::{parameters, report_for, Loaded};
+use imprint_phantom::suite::SuiteSpec;
+use imprint_phantom::{generate, PhantomSpec};
+
+fn voids_lib() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join(format!(
+        "{}imprint_plugin_voids.{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_EXTENSION
+    ))
+}
+
+fn with_voids<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
+    let (plugins, refused) = imprint_host::plugins::load_all(&[voids_lib()]);
+    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
+    let params = parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
+    f(&Loaded {
+        plugins: &plugins,
+        refused: &refused,
+        params: &params,
+    })
+}
+
+#[test]
+fn holes_and_bubbles_are_found_and_clean_scans_stay_clean() {
+    let text = r#"
+triangles = 120000
+[[group]]
+name = "defects"
+first_seed = 1
+count = 4
+defects = "holes=2,voids=3,nodules=2"
+[[group]]
+name = "clean"
+first_seed = 60
+count = 3
+defects = "clean"
+"#;
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let (_, total) = with_voids(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    println!("{}", total.to_text());
+    let holes = &total.kinds["hole"];
+    assert_eq!((holes.fp, holes.fn_), (0, 0), "{holes:?}");
+    assert!(holes.tp >= 6, "{holes:?}");
+    let (mut tp, mut fp) = (0, 0);
+    for kind in ["void", "nodule"] {
+        if let Some(k) = total.kinds.get(kind) {
+            tp += k.tp;
+            fp += k.fp;
+            if k.tp > 0 {
+                assert!(
+                    k.median_error_mm.is_some_and(|e| e <= 0.15),
+                    "{kind}: {k:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        tp >= 3 && fp == 0,
+        "voids and nodules: {tp} found, {fp} false"
+    );
+    assert_eq!(total.false_alarms_per_clean_scan, Some(0.0));
+}
+
+#[test]
+fn an_intraoral_scan_gets_no_bubble_findings() {
+    // A cast with bubbles, but the case says the scan is intraoral: bubbles come from
+    // impression material, so only holes (and spikes) are reported.
+    // Seed 10's cast has a hole, voids and a nodule the analyzer resolves.
+    let phantom = generate(&PhantomSpec {
+        seed: 10,
+        triangles: 120_000,
+        ..Default::default()
+    });
+    let mut scan = phantom.scan;
+    scan.labels = None;
+    let case = CaseFile::parse(br#"{"scanned": "intraoral"}"#).unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        with_voids(|loaded| report_for(&[(scan.clone(), String::new())], Some(&case), loaded, 2));
+    let kinds: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| imprint_core::util::serde_name(&f.kind))
+        .collect();
+    assert!(kinds.iter().all(|k| k == "hole"), "{kinds:?}");
+    assert!(!kinds.is_empty(), "the hole is still reported");
+    // Without a case nothing is assumed: the bubbles are looked for.
+    let report = with_voids(|loaded| report_for(&[(scan, String::new())], None, loaded, 2));
+    assert!(report.findings.iter().any(|f| matches!(
+        imprint_core::util::serde_name(&f.kind).as_str(),
+        "void" | "nodule"
+    )));
+}
