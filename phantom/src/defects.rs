@@ -206,9 +206,9 @@ fn truth(
     }
 }
 
-/// What a careful technician would call it (no preparations yet, so nothing is critical):
-/// on a tooth, holes from 1 mm and bubbles from 0.5 mm across need review; on gingiva,
-/// holes from 3 mm; spikes from 0.5 mm high.
+/// What a careful technician would call it by size: on a tooth, holes from 1 mm and bubbles
+/// from 0.5 mm across need review; on gingiva, holes from 3 mm; spikes from 0.5 mm high.
+/// (On a prepared tooth's finish line, the assembly makes it critical.)
 fn expected_severity(kind: FindingKind, size: f32, depth: f32, on_tooth: bool) -> Severity {
     let major = match kind {
         FindingKind::Hole => size >= if on_tooth { 1.0 } else { 3.0 },

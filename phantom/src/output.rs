@@ -29,6 +29,18 @@ pub(crate) struct Parts {
     pub arch: crate::truth::ArchShape,
 }
 
+/// The defect (centre still canonical) lies on a prepared tooth within 1 mm of its finish
+/// line, counting from its rim.
+fn at_margin(
+    d: &crate::truth::TrueDefect,
+    margins: &[(u8, crate::arch::Finish, Vec<[f32; 3]>)],
+) -> bool {
+    margins.iter().any(|(tooth, _, line)| {
+        d.tooth == Some(*tooth)
+            && imprint_core::util::polyline_distance(d.center, line, true) <= 1.0 + d.size_mm / 2.0
+    })
+}
+
 pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
     let Parts {
         jaw,
@@ -74,6 +86,10 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         .into_iter()
         .map(|p| {
             let mut d = p.truth;
+            if at_margin(&d, &margins) {
+                // DOMAIN.md: a defect on a prepared tooth's finish line is a rescan.
+                d.severity = imprint_core::finding::Severity::Critical;
+            }
             d.center = place(d.center);
             d.direction = d.direction.map(|v| {
                 let r = pose.rotation * Vector3::new(v[0], v[1], v[2]);
