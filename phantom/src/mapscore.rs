@@ -74,7 +74,7 @@ pub fn score_map(
 }
 
 /// Missing teeth with a present tooth on both sides along the arch.
-fn interior_missing(truth: &Truth) -> Vec<u8> {
+pub fn interior_missing(truth: &Truth) -> Vec<u8> {
     let present: Vec<f32> = truth
         .teeth
         .iter()

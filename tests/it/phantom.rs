@@ -291,17 +291,7 @@ count = 2
 defects = "clean"
 "#;
     let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let lib = dir.join(format!(
-        "{}imprint_plugin_spikes.{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_EXTENSION
-    ));
+    let lib = crate::support::plugin_lib("imprint_plugin_spikes");
     let (plugins, refused) = imprint_host::plugins::load_all(&[lib]);
     let params = imprint_host::run::parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
     let loaded = imprint_host::run::Loaded {

@@ -10,27 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The directory cargo puts the workspace's libraries and the `imprint` binary in.
-fn build_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
+use crate::support::build_dir;
 
 fn lib(name: &str) -> PathBuf {
-    let file = format!(
-        "{}{name}.{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_EXTENSION
-    );
-    let path = build_dir().join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` first",
-        path.display()
-    );
-    path
+    crate::support::plugin_lib(name)
 }
 
 /// A sphere of radius 5 with one vertex pulled out 2 mm: one spike.

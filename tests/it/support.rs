@@ -1,6 +1,31 @@
 //! Helpers shared by the integration tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The directory the test binary's build put the `imprint` binary and plugin libraries in.
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A plugin library of this build (e.g. `imprint_plugin_voids`); it must have been built.
+pub fn plugin_lib(name: &str) -> PathBuf {
+    let file = format!(
+        "{}{name}.{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_EXTENSION
+    );
+    let path = build_dir().join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
 
 /// The shared sample-scan folder beside the project, if present (`IMPRINT_SHARED_SCANS`
 /// overrides). Tests that use it skip cleanly without it.

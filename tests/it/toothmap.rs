@@ -59,22 +59,7 @@ fn a_gap_of_a_tooth_width_is_a_missing_tooth() {
                 ..Default::default()
             })
         })
-        .filter(|p| {
-            let present: Vec<f32> = p
-                .truth
-                .teeth
-                .iter()
-                .filter(|t| !t.missing)
-                .map(|t| t.s)
-                .collect();
-            let (lo, hi) = present
-                .iter()
-                .fold((f32::MAX, f32::MIN), |a, s| (a.0.min(*s), a.1.max(*s)));
-            p.truth
-                .teeth
-                .iter()
-                .any(|t| t.missing && t.s > lo && t.s < hi)
-        })
+        .filter(|p| !imprint_phantom::mapscore::interior_missing(&p.truth).is_empty())
         .take(3)
         .collect();
     assert!(!with_gap.is_empty());

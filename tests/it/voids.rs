@@ -7,22 +7,9 @@ use imprint_host::run::{parameters, report_for, Loaded};
 use imprint_phantom::suite::SuiteSpec;
 use imprint_phantom::{generate, PhantomSpec};
 
-fn voids_lib() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    dir.join(format!(
-        "{}imprint_plugin_voids.{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_EXTENSION
-    ))
-}
-
 fn with_voids<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
-    let (plugins, refused) = imprint_host::plugins::load_all(&[voids_lib()]);
+    let (plugins, refused) =
+        imprint_host::plugins::load_all(&[crate::support::plugin_lib("imprint_plugin_voids")]);
     assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
     let params = parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
     f(&Loaded {
