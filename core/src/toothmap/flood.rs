@@ -124,38 +124,12 @@ fn ring_mean(adjacency: &Csr, p: &[[f32; 3]], v: usize) -> [f32; 3] {
 }
 
 fn smoothed(adjacency: &Csr, positions: &[[f32; 3]], on_boundary: &[bool]) -> Vec<[f32; 3]> {
-    use rayon::prelude::*;
-    let n = positions.len();
-    let (sum, count) = (0..n)
-        .into_par_iter()
-        .map(|v| {
-            let row = adjacency.row(v);
-            let s: f32 = row
-                .iter()
-                .map(|w| dist2(positions[*w as usize], positions[v]).sqrt())
-                .sum();
-            (s as f64, row.len())
-        })
-        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let edge = (sum / count.max(1) as f64) as f32;
+    use crate::derived::{laplacian_smooth, mean_edge_length};
+    let edge = mean_edge_length(|v| adjacency.row(v), positions);
     let rounds = (1.0 + 3.0 * (0.2 / edge.max(1e-3)).powi(2))
         .round()
         .clamp(1.0, 4.0) as usize;
-    let mut smooth = positions.to_vec();
-    let mut next = positions.to_vec();
-    for _ in 0..rounds {
-        next.par_iter_mut().enumerate().for_each(|(v, out)| {
-            // The boundary stays put: averaged, it would pull inwards and curl the rim.
-            if adjacency.row(v).is_empty() || on_boundary[v] {
-                *out = smooth[v];
-                return;
-            }
-            let m = ring_mean(adjacency, &smooth, v);
-            *out = std::array::from_fn(|c| 0.5 * smooth[v][c] + 0.5 * m[c]);
-        });
-        std::mem::swap(&mut smooth, &mut next);
-    }
-    smooth
+    laplacian_smooth(|v| adjacency.row(v), positions, on_boundary, rounds, 0.5)
 }
 
 /// Moves label boundaries onto the crest of `elevation`: vertices within `rings` of a
