@@ -287,7 +287,7 @@ pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
         Some(j) => vec![j],
         None => vec![Jaw::Upper, Jaw::Lower],
     };
-    let scales: Vec<f32> = (0..9).map(|i| 0.84 + 0.04 * i as f32).collect();
+    let scales: Vec<f32> = (0..7).map(|i| 0.85 + 0.05 * i as f32).collect();
     let n = profile.occupied.len();
     let zero = ((0.0 - profile.s0) / BIN).round() as isize;
     let mids: Vec<usize> = (-16..=16)
