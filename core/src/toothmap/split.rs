@@ -133,7 +133,7 @@ pub(crate) struct Layout {
 const CUT_WEIGHT: f32 = 3.0;
 const OCC_WEIGHT: f32 = 4.0;
 const MISSING_PRIOR: f32 = 3.0;
-const LEFTOVER_WEIGHT: f32 = 1.0;
+const LEFTOVER_WEIGHT: f32 = 0.5;
 /// Cost of a clear valley inside one tooth: two teeth taken for one.
 const VALLEY_WEIGHT: f32 = 4.0;
 /// Spread of the midline about the arch's axis of symmetry, mm.
