@@ -132,6 +132,48 @@ impl Location {
     }
 }
 
+/// The tooth most of `vertices` carry in `labels` (FDI per vertex, 0 = gingiva), and the
+/// region most of those on it carry in `regions`: what [`ToothMap::locate`] answers, for
+/// callers (such as plugins) that hold the map's per-vertex arrays rather than the map.
+///
+/// ```
+/// use imprint_core::tooth::Region;
+/// use imprint_core::toothmap::locate_in;
+/// let labels = [0, 36, 36, 36];
+/// let regions = [Region::Gingiva, Region::Occlusal, Region::Occlusal, Region::Buccal];
+/// let at = locate_in(&labels, &regions, &[0, 1, 2, 3]);
+/// assert_eq!((at.tooth, at.region), (Some(36), Some(Region::Occlusal)));
+/// assert_eq!(at.agreement, 0.75);
+/// ```
+pub fn locate_in(labels: &[u8], regions: &[Region], vertices: &[u32]) -> Location {
+    let mut teeth: std::collections::BTreeMap<u8, usize> = Default::default();
+    for v in vertices {
+        if let Some(l) = labels.get(*v as usize) {
+            *teeth.entry(*l).or_default() += 1;
+        }
+    }
+    let Some((&tooth, &count)) = teeth.iter().max_by_key(|(_, c)| **c) else {
+        return Location {
+            tooth: None,
+            region: None,
+            agreement: 0.0,
+        };
+    };
+    let mut counts: std::collections::BTreeMap<Region, usize> = Default::default();
+    for v in vertices {
+        if labels.get(*v as usize) == Some(&tooth) {
+            if let Some(r) = regions.get(*v as usize) {
+                *counts.entry(*r).or_default() += 1;
+            }
+        }
+    }
+    Location {
+        tooth: (tooth != 0).then_some(tooth),
+        region: counts.into_iter().max_by_key(|(_, c)| *c).map(|(r, _)| r),
+        agreement: count as f32 / vertices.len().max(1) as f32,
+    }
+}
+
 impl ToothMap {
     fn empty(n: usize, note: &str) -> Self {
         Self {
@@ -150,30 +192,7 @@ impl ToothMap {
 
     /// The tooth and region most of `vertices` lie on.
     pub fn locate(&self, vertices: &[u32]) -> Location {
-        let mut teeth: std::collections::BTreeMap<u8, usize> = Default::default();
-        for v in vertices {
-            if let Some(l) = self.labels.get(*v as usize) {
-                *teeth.entry(*l).or_default() += 1;
-            }
-        }
-        let Some((&tooth, &count)) = teeth.iter().max_by_key(|(_, c)| **c) else {
-            return Location {
-                tooth: None,
-                region: None,
-                agreement: 0.0,
-            };
-        };
-        let mut regions: std::collections::BTreeMap<Region, usize> = Default::default();
-        for v in vertices {
-            if self.labels.get(*v as usize) == Some(&tooth) {
-                *regions.entry(self.regions[*v as usize]).or_default() += 1;
-            }
-        }
-        Location {
-            tooth: (tooth != 0).then_some(tooth),
-            region: regions.into_iter().max_by_key(|(_, c)| *c).map(|(r, _)| r),
-            agreement: count as f32 / vertices.len().max(1) as f32,
-        }
+        locate_in(&self.labels, &self.regions, vertices)
     }
 
     /// The map in Teeth3DS form: `jaw`, `labels` (FDI per vertex, 0 = gingiva), `instances`
@@ -220,7 +239,7 @@ pub fn build(derived: &DerivedData<'_>, hints: &MapHints) -> ToothMap {
     let coords = frame.coords(&scan.positions);
     let given = given_labels(derived, hints.numbering);
     let mut map = match given {
-        Some(labels) => from_labels(labels, hints),
+        Some(labels) => from_labels(labels),
         None => match from_geometry(derived, &frame, &coords, hints) {
             Some(m) => m,
             None => {
@@ -286,7 +305,7 @@ fn given_labels(derived: &DerivedData<'_>, numbering: Numbering) -> Option<Vec<u
     labels.iter().any(|l| *l != 0).then_some(labels)
 }
 
-fn from_labels(labels: Vec<u8>, hints: &MapHints) -> ToothMap {
+fn from_labels(labels: Vec<u8>) -> ToothMap {
     let mut votes = [0usize; 2];
     for l in labels.iter().filter(|l| **l != 0) {
         match Jaw::of_fdi(*l) {
@@ -307,7 +326,6 @@ fn from_labels(labels: Vec<u8>, hints: &MapHints) -> ToothMap {
             votes[0], votes[1]
         ));
     }
-    let _ = hints;
     ToothMap {
         source: MapSource::Labels,
         jaw: Some(jaw),

@@ -76,35 +76,11 @@ impl<'s> Policy<'s> {
 
     /// The tooth and region most of `vertices` lie on.
     pub fn place_of(&self, vertices: &[u32]) -> Place {
-        let mut counts: Vec<(u8, Region, usize)> = Vec::new();
-        for v in vertices {
-            let (Some(t), Some(r)) = (self.teeth.get(*v as usize), self.regions.get(*v as usize))
-            else {
-                continue;
-            };
-            match counts.iter_mut().find(|c| c.0 == *t && c.1 == *r) {
-                Some(c) => c.2 += 1,
-                None => counts.push((*t, *r, 1)),
-            }
-        }
-        let mut by_tooth: Vec<(u8, usize)> = Vec::new();
-        for (t, _, n) in &counts {
-            match by_tooth.iter_mut().find(|c| c.0 == *t) {
-                Some(c) => c.1 += n,
-                None => by_tooth.push((*t, *n)),
-            }
-        }
-        let tooth = by_tooth.iter().max_by_key(|c| c.1).map(|c| c.0);
-        let region = counts
-            .iter()
-            .filter(|c| Some(c.0) == tooth)
-            .max_by_key(|c| c.2)
-            .map(|c| c.1);
-        let tooth = tooth.filter(|t| *t != 0);
+        let at = imprint_core::toothmap::locate_in(self.teeth, &self.regions, vertices);
         Place {
-            tooth,
-            region,
-            prepared: tooth.is_some_and(|t| self.prepared.contains(&t)),
+            tooth: at.tooth,
+            region: at.region,
+            prepared: at.tooth.is_some_and(|t| self.prepared.contains(&t)),
         }
     }
 
