@@ -152,6 +152,10 @@ pub struct Finding {
     /// Affected faces (may be empty).
     #[serde(default)]
     pub faces: Vec<u32>,
+    /// The affected stretch as a polyline in mm, for defects that run along a line (a
+    /// stretch of a margin, a drag mark); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<[f32; 3]>,
     /// What, where and why it matters, in plain words.
     pub message: String,
     /// The physical defect behind it when that differs from the geometry (e.g. a `nodule` on
@@ -188,6 +192,7 @@ impl Finding {
             metrics: BTreeMap::new(),
             vertices: Vec::new(),
             faces: Vec::new(),
+            path: Vec::new(),
             message: message.into(),
             cause: None,
         }
@@ -197,5 +202,50 @@ impl Finding {
     pub fn with_metric(mut self, name: &str, value: f64) -> Self {
         self.metrics.insert(name.to_string(), value);
         self
+    }
+}
+
+/// A prepared tooth's finish line as an analyzer traced it: what a lab's designer compares
+/// with its own line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MarginLine {
+    /// FDI number of the prepared tooth.
+    pub tooth: u8,
+    /// Index of the scan in the case (the host fills it in).
+    #[serde(default)]
+    pub scan: usize,
+    /// The line, closed (the last point joins the first), mm, about every 0.1 mm.
+    pub points: Vec<[f32; 3]>,
+    /// Its length, mm.
+    pub length_mm: f32,
+    /// Where it came from: `detected` on the scan, or `case` (the case file's line, snapped
+    /// to the surface).
+    pub source: String,
+    /// 0–1: the share of the line where a crisp crease was found where the line runs.
+    pub confidence: f32,
+    /// 0–1: the share of the line captured cleanly (no gap, tissue, blur or hole).
+    pub captured_fraction: f32,
+    /// For a case file's line: its mean distance from the scanned surface before snapping,
+    /// mm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_offset_mm: Option<f32>,
+}
+
+/// Everything one analyze call returns: findings, and the margin lines it traced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzerOutput {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Margin lines (only margin analyzers fill this).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub margin_lines: Vec<MarginLine>,
+}
+
+impl From<Vec<Finding>> for AnalyzerOutput {
+    fn from(findings: Vec<Finding>) -> Self {
+        Self {
+            findings,
+            margin_lines: Vec::new(),
+        }
     }
 }

@@ -155,8 +155,9 @@ pub struct Report {
     pub risk: Option<serde_json::Value>,
     /// Reserved: checklist.
     pub checklist: Option<serde_json::Value>,
-    /// Reserved: margin lines (issue "margin capture").
-    pub margin_lines: Option<serde_json::Value>,
+    /// Prepared teeth's finish lines, as the margin analyzers traced them.
+    #[serde(default)]
+    pub margin_lines: Vec<imprint_core::finding::MarginLine>,
 }
 
 impl Report {

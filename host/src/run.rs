@@ -8,7 +8,7 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::RRef;
 use abi_stable::std_types::{ROption, RSlice, RStr};
 use imprint_core::derived::{ClosestPoint, DerivedData, DerivedKind, RayHit};
-use imprint_core::finding::Finding;
+use imprint_core::finding::{AnalyzerOutput, Finding};
 use imprint_core::io::{self, labels, LoadError};
 use imprint_core::plugin::{AnalyzeInput, ScanView, SpatialQuery, SpatialQuery_TO};
 use imprint_core::Scan;
@@ -97,7 +97,7 @@ pub fn run_plugins(
     case: &CaseFile,
     params: &Params,
     threads: usize,
-) -> (Vec<RunRecord>, Vec<Finding>) {
+) -> (Vec<RunRecord>, AnalyzerOutput) {
     let needs = needs_of(plugins);
     derived.par_iter().for_each(|d| d.ensure(&needs));
     // Everything the views and inputs borrow is created before them (the views are invariant
@@ -120,9 +120,9 @@ pub fn run_plugins(
         .collect();
     let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
     let mut runs = Vec::new();
-    let mut findings = Vec::new();
+    let mut output = AnalyzerOutput::default();
     for scan_index in 0..views.len() {
-        let results: Vec<(RunRecord, Vec<Finding>)> = plugins
+        let results: Vec<(RunRecord, AnalyzerOutput)> = plugins
             .par_iter()
             .map(|p| {
                 let params = params_json.get(p.manifest.id.as_str());
@@ -138,10 +138,11 @@ pub fn run_plugins(
             .collect();
         for (record, mut found) in results {
             runs.push(record);
-            findings.append(&mut found);
+            output.findings.append(&mut found.findings);
+            output.margin_lines.append(&mut found.margin_lines);
         }
     }
-    (runs, findings)
+    (runs, output)
 }
 
 /// Runs an analysis and returns the report (not yet written).
@@ -197,8 +198,11 @@ pub fn report_for(
             DerivedData::with_hints(s, crate::locate::hints_for(&case_ref, i, &path))
         })
         .collect();
-    let (runs, mut findings) =
-        run_plugins(loaded.plugins, &derived, &case_ref, loaded.params, threads);
+    let (runs, output) = run_plugins(loaded.plugins, &derived, &case_ref, loaded.params, threads);
+    let AnalyzerOutput {
+        mut findings,
+        margin_lines,
+    } = output;
     crate::locate::place_findings(&mut findings, &derived);
     for (n, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{:04}", n + 1);
@@ -229,7 +233,7 @@ pub fn report_for(
         partial: false,
         risk: None,
         checklist: None,
-        margin_lines: None,
+        margin_lines,
     };
     report.conclude();
     report
@@ -427,7 +431,7 @@ fn run_one(
     p: &LoadedPlugin,
     input: &AnalyzeInput<'_, '_>,
     scan: usize,
-) -> (RunRecord, Vec<Finding>) {
+) -> (RunRecord, AnalyzerOutput) {
     let start = Instant::now();
     let result = (p.module.analyze())(input);
     let duration_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -435,9 +439,9 @@ fn run_one(
         Ok(json) => parse_findings(json.as_str(), p, scan),
         Err(message) => Err(message.to_string()),
     };
-    let (status, error, findings) = match outcome {
+    let (status, error, output) = match outcome {
         Ok(f) => (RunStatus::Ok, None, f),
-        Err(e) => (RunStatus::Failed, Some(e), Vec::new()),
+        Err(e) => (RunStatus::Failed, Some(e), AnalyzerOutput::default()),
     };
     let record = RunRecord {
         analyzer: p.manifest.id.clone(),
@@ -445,17 +449,22 @@ fn run_one(
         scan,
         status,
         duration_ms,
-        findings: findings.len(),
+        findings: output.findings.len(),
         error,
     };
-    (record, findings)
+    (record, output)
 }
 
-/// Parses and checks a plugin's findings; any malformed finding fails the whole run.
-fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<Vec<Finding>, String> {
-    let mut findings: Vec<Finding> =
-        serde_json::from_str(json).map_err(|e| format!("returned malformed findings: {e}"))?;
-    for (i, f) in findings.iter_mut().enumerate() {
+/// Parses and checks a plugin's output (an [`AnalyzerOutput`] object, or a bare array of
+/// findings from plugins that trace no margins); any malformed finding fails the whole run.
+fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<AnalyzerOutput, String> {
+    let mut output: AnalyzerOutput = if json.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<Finding>>(json).map(AnalyzerOutput::from)
+    } else {
+        serde_json::from_str(json)
+    }
+    .map_err(|e| format!("returned malformed findings: {e}"))?;
+    for (i, f) in output.findings.iter_mut().enumerate() {
         if !f.center.iter().all(|c| c.is_finite()) || !f.size_mm.is_finite() || f.size_mm < 0.0 {
             return Err(format!(
                 "finding {i} has a non-finite centre or a negative size"
@@ -473,7 +482,15 @@ fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<Vec<Findi
         f.analyzer = p.manifest.id.clone();
         f.scan = scan;
     }
-    Ok(findings)
+    for (i, line) in output.margin_lines.iter_mut().enumerate() {
+        if line.points.len() < 3 || line.points.iter().flatten().any(|c| !c.is_finite()) {
+            return Err(format!(
+                "margin line {i} has fewer than 3 points or a non-finite one"
+            ));
+        }
+        line.scan = scan;
+    }
+    Ok(output)
 }
 
 fn scan_record(index: usize, s: &Scan, sha: &str, case: &CaseFile, negative: bool) -> ScanRecord {

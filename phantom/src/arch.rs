@@ -159,7 +159,7 @@ pub enum Finish {
 }
 
 /// A crown preparation: the tooth reduced inside its outline, ending at a finish line.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prep {
     /// Finish line form.
     pub finish: Finish,
@@ -167,6 +167,9 @@ pub struct Prep {
     pub margin_height: f32,
     /// Width of the ledge or bevel (axial reduction), mm.
     pub reduction: f32,
+    /// Flaws along the finish line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaws: Vec<crate::prep::MarginFlaw>,
 }
 
 /// FDI quadrants on the −arc-length and +arc-length sides of the midline in the canonical

@@ -24,10 +24,14 @@ pub struct DefectMix {
     /// Drag marks: sets of 1–3 parallel grooves or ridges, 2–15 mm long, 0.05–0.5 mm deep.
     #[serde(default)]
     pub drags: u32,
+    /// Flaws along the prepared teeth's finish lines: tissue over the line, a blurred edge,
+    /// a hole across it (in turn).
+    #[serde(default)]
+    pub margin_flaws: u32,
 }
 
 impl DefectMix {
-    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,preparations=N` (any
+    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,drags=N,preparations=N,margin_flaws=N` (any
     /// subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -52,9 +56,10 @@ impl DefectMix {
                 "spikes" => mix.spikes = n,
                 "preparations" => mix.preparations = n,
                 "drags" => mix.drags = n,
+                "margin_flaws" => mix.margin_flaws = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations, margin_flaws)"
                 ))
                 }
             }
@@ -71,6 +76,7 @@ impl DefectMix {
             spikes: rng.random_range(0..=2),
             preparations: u32::from(rng.random_bool(0.3)),
             drags: u32::from(rng.random_bool(0.3)),
+            margin_flaws: 0,
         }
     }
 }
@@ -85,16 +91,17 @@ pub struct Placed {
     pub remove: Vec<u32>,
 }
 
-/// Injects the mix; vertex normals are those of the clean surface.
+/// Injects the mix beside the defects `placed` already (kept clear of them); vertex normals
+/// are those of the clean surface.
 pub fn inject(
     mesh: &mut GridMesh,
     normals: &[[f32; 3]],
     mix: &DefectMix,
     band: &Band,
     (s0, s1): (f32, f32),
+    mut placed: Vec<Placed>,
     rng: &mut impl Rng,
 ) -> Vec<Placed> {
-    let mut placed: Vec<Placed> = Vec::new();
     let kinds = std::iter::repeat_n(FindingKind::Hole, mix.holes as usize)
         .chain(std::iter::repeat_n(FindingKind::Void, mix.voids as usize))
         .chain(std::iter::repeat_n(
@@ -183,7 +190,7 @@ fn near(mesh: &GridMesh, c: [f32; 3], r: f32) -> impl Iterator<Item = (usize, f3
         .filter(move |(_, d)| *d < r)
 }
 
-fn truth(
+pub(crate) fn truth(
     id: String,
     kind: FindingKind,
     center: [f32; 3],
@@ -203,6 +210,7 @@ fn truth(
         resolvable: true,
         vertices: Vec::new(),
         direction: None,
+        arc: None,
     }
 }
 
@@ -225,7 +233,7 @@ fn expected_severity(kind: FindingKind, size: f32, depth: f32, on_tooth: bool) -
 /// A missing patch: the triangles within `radius` of the centre that are connected to it
 /// (grown across shared edges, so the patch is one piece), with notches closed so its rim is
 /// a single loop.
-fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Placed {
+pub(crate) fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Placed {
     let c = mesh.positions[center as usize];
     let centroid = |t: &[u32; 3]| {
         [0, 1, 2].map(|k| {

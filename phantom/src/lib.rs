@@ -18,6 +18,7 @@ pub mod defects;
 pub mod eval;
 pub mod mapscore;
 mod output;
+pub mod prep;
 pub mod suite;
 pub mod surface;
 pub mod truth;
@@ -96,7 +97,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let missing = pick_missing(jaw, positions, &mut rng);
     let mut teeth = place_teeth(jaw, positions, &missing);
     let mix = spec.defects.unwrap_or_else(|| DefectMix::random(&mut rng));
-    prepare_teeth(&mut teeth, mix.preparations, &mut rng);
+    prepare_teeth(&mut teeth, mix.preparations, mix.margin_flaws, &mut rng);
     let (half_width, depth) = match jaw {
         Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
         Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),
@@ -121,20 +122,21 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     } else {
         mix
     };
-    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, &mut rng);
-    let noise_um = rng.random_range(5.0..15.0f32);
-    add_noise(&mut mesh.positions, &normals, noise_um / 1000.0, &mut rng);
-    let pose = pose_for(jaw, spec.random_pose, &mut rng);
     let margins: Vec<(u8, arch::Finish, Vec<[f32; 3]>)> = teeth
         .iter()
         .filter_map(|t| {
             Some((
                 t.fdi,
-                t.prep?.finish,
-                surface::margin_line(&curve, &teeth, &band, t, 400),
+                t.prep.as_ref()?.finish,
+                surface::margin_line(&curve, &teeth, &band, t, MARGIN_POINTS),
             ))
         })
         .collect();
+    let flawed = flaw_truths(&mesh, &teeth, &margins);
+    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, flawed, &mut rng);
+    let noise_um = rng.random_range(5.0..15.0f32);
+    add_noise(&mut mesh.positions, &normals, noise_um / 1000.0, &mut rng);
+    let pose = pose_for(jaw, spec.random_pose, &mut rng);
     let parts = output::Parts {
         jaw,
         teeth,
@@ -149,16 +151,20 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
 }
 
 /// Prepares `count` premolars or molars for crowns: shoulder or chamfer, the finish line
-/// 0.3–0.8 mm above the gingival level, 0.8–1.2 mm of axial reduction.
-fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, rng: &mut impl Rng) {
+/// 0.3–0.8 mm above the gingival level, 0.8–1.2 mm of axial reduction; then lays `flaws`
+/// margin flaws (tissue, blur or hole, drawn in turn) on the prepared teeth, apart from
+/// each other.
+fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, flaws: u32, rng: &mut impl Rng) {
+    let mut prepared = Vec::new();
     for _ in 0..count {
         let candidates: Vec<usize> = (0..teeth.len())
             .filter(|&i| !teeth[i].missing && teeth[i].prep.is_none() && teeth[i].fdi % 10 >= 4)
             .collect();
         if candidates.is_empty() {
-            return;
+            break;
         }
         let i = candidates[rng.random_range(0..candidates.len())];
+        prepared.push(i);
         teeth[i].prep = Some(arch::Prep {
             finish: if rng.random_bool(0.5) {
                 arch::Finish::Shoulder
@@ -167,8 +173,138 @@ fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, rng: &mut impl Rng
             },
             margin_height: rng.random_range(0.3..0.8),
             reduction: rng.random_range(0.8..1.2),
+            flaws: Vec::new(),
         });
     }
+    if prepared.is_empty() || flaws == 0 {
+        return;
+    }
+    let kinds = [
+        prep::FlawKind::Tissue,
+        prep::FlawKind::Blur,
+        prep::FlawKind::Hole,
+    ];
+    let first = rng.random_range(0..kinds.len());
+    for n in 0..flaws as usize {
+        let i = prepared[rng.random_range(0..prepared.len())];
+        let t = &teeth[i];
+        let perimeter = outline_perimeter(t);
+        let kind = kinds[(first + n) % kinds.len()];
+        let Some(prep) = teeth[i].prep.as_mut() else {
+            continue;
+        };
+        // Keep flaws 2 mm of line apart, so each is one defect.
+        let gap = 2.0 / perimeter;
+        for _ in 0..50 {
+            let flaw = prep::MarginFlaw::random(kind, perimeter, rng);
+            // Disjoint on the circle: the new flaw starts after `o` ends and ends before
+            // `o` starts again, `gap` clear at both ends.
+            let clear = prep.flaws.iter().all(|o| {
+                let free = (o.from - o.to).rem_euclid(1.0);
+                let start = (flaw.from - o.to).rem_euclid(1.0);
+                start > gap && start + (flaw.to - flaw.from) + gap < free
+            });
+            if clear {
+                prep.flaws.push(flaw);
+                break;
+            }
+        }
+    }
+}
+
+/// Points of a true margin line, evenly spaced in outline fraction.
+const MARGIN_POINTS: usize = 400;
+
+/// The truth of every margin flaw: where it lies along its true line (arc from the line's
+/// first point), and for a hole the missing patch itself (a `hole` as well).
+fn flaw_truths(
+    mesh: &surface::GridMesh,
+    teeth: &[arch::PlacedTooth],
+    margins: &[(u8, arch::Finish, Vec<[f32; 3]>)],
+) -> Vec<defects::Placed> {
+    use imprint_core::finding::{FindingKind, Severity};
+    let mut out = Vec::new();
+    for (tooth, _, line) in margins {
+        let Some(prep) = teeth
+            .iter()
+            .find(|t| t.fdi == *tooth)
+            .and_then(|t| t.prep.as_ref())
+        else {
+            continue;
+        };
+        let (acc, total) = prep::arc_lengths(line);
+        let arc_at = |f: f32| {
+            let x = f.rem_euclid(1.0) * line.len() as f32;
+            let (i, w) = (x.floor() as usize % line.len(), x.fract());
+            let next = if i + 1 == line.len() {
+                total
+            } else {
+                acc[i + 1]
+            };
+            acc[i] + w * (next - acc[i])
+        };
+        let point_at =
+            |f: f32| line[(f.rem_euclid(1.0) * line.len() as f32).round() as usize % line.len()];
+        for (n, flaw) in prep.flaws.iter().enumerate() {
+            let id = format!("M{tooth}.{}", n + 1);
+            let mid = point_at((flaw.from + flaw.to) / 2.0);
+            let (kind, arc) = match flaw.kind {
+                prep::FlawKind::Tissue => (
+                    FindingKind::MarginTissue,
+                    [arc_at(flaw.from), arc_at(flaw.to)],
+                ),
+                prep::FlawKind::Blur => (
+                    FindingKind::MarginBlur,
+                    [arc_at(flaw.from), arc_at(flaw.to)],
+                ),
+                prep::FlawKind::Hole => {
+                    let c = arc_at(flaw.from);
+                    (
+                        FindingKind::MarginHole,
+                        [c - flaw.strength, c + flaw.strength],
+                    )
+                }
+            };
+            if flaw.kind == prep::FlawKind::Hole {
+                let nearest = (0..mesh.positions.len()).min_by(|&a, &b| {
+                    dist2(mesh.positions[a], mid).total_cmp(&dist2(mesh.positions[b], mid))
+                });
+                if let Some(v) = nearest {
+                    let mut hole = defects::hole(mesh, v as u32, flaw.strength, format!("{id}h"));
+                    hole.truth.tooth = Some(*tooth);
+                    out.push(hole);
+                }
+            }
+            let size = (arc[1] - arc[0]).rem_euclid(total);
+            let mut truth = defects::truth(id, kind, mid, size, 0.0, *tooth);
+            truth.severity = Severity::Critical;
+            truth.arc = Some([arc[0].rem_euclid(total), arc[1].rem_euclid(total)]);
+            out.push(defects::Placed {
+                truth,
+                vertices: Vec::new(),
+                remove: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+fn dist2(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum()
+}
+
+/// Perimeter of a prepared tooth's finish line, mm.
+fn outline_perimeter(t: &arch::PlacedTooth) -> f32 {
+    let p = surface::outline_exponent(t.fdi);
+    let n = 256;
+    let (a, b) = prep::outline(t);
+    let point = |k: usize| prep::outline_point(k as f32 / n as f32, a, b, p);
+    (0..n)
+        .map(|k| {
+            let ((u0, v0), (u1, v1)) = (point(k), point((k + 1) % n));
+            ((u1 - u0).powi(2) + (v1 - v0).powi(2)).sqrt()
+        })
+        .sum()
 }
 
 /// Occasionally leaves out a tooth (never a central incisor), so gaps of a tooth's width

@@ -101,7 +101,9 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 .map(|&v| new_id[v as usize])
                 .filter(|&v| v != u32::MAX)
                 .collect();
-            let deep_enough = d.kind == FindingKind::Hole || d.depth_mm >= 4.0 * noise_um / 1000.0;
+            let deep_enough = matches!(d.kind.group(), imprint_core::finding::KindGroup::Margin)
+                || d.kind == FindingKind::Hole
+                || d.depth_mm >= 4.0 * noise_um / 1000.0;
             // A spike is one vertex: only its height against the noise decides.
             let wide_enough = d.kind == FindingKind::Spike || d.size_mm >= 3.0 * mean_edge;
             d.resolvable = wide_enough && deep_enough;

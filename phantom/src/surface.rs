@@ -42,7 +42,7 @@ impl Band {
 pub const END_MARGIN: f32 = 4.0;
 
 /// Smooth maximum (polynomial): a rounded crease of width ~`k` where two surfaces meet.
-fn smooth_max(a: f32, b: f32, k: f32) -> f32 {
+pub(crate) fn smooth_max(a: f32, b: f32, k: f32) -> f32 {
     let h = (k - (a - b).abs()).max(0.0) / k;
     a.max(b) + h * h * k / 4.0
 }
@@ -57,17 +57,18 @@ pub fn outline_exponent(fdi: u8) -> f32 {
 }
 
 /// The crown height above the gingival margin at local coordinates (`u` mesiodistal, `v`
-/// buccolingual) of a tooth, or `None` outside its footprint.
+/// buccolingual) of a tooth, or `None` outside its footprint (a prepared tooth's footprint
+/// reaches past its outline by the root surface below the finish line).
 fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
     let (a, b) = (t.md / 2.0, t.bl / 2.0);
     let position = t.fdi % 10;
     let p = outline_exponent(t.fdi);
+    if let Some(prep) = &t.prep {
+        return crate::prep::height(t, prep, u, v);
+    }
     let r = ((u / a).abs().powf(p) + (v / b).abs().powf(p)).powf(1.0 / p);
     if r >= 1.0 {
         return None;
-    }
-    if let Some(prep) = &t.prep {
-        return Some(prepared(t, prep, r, a.min(b)));
     }
     // Walls rise over the outer ~20% of the footprint, then a gently domed top.
     let wall = (1.0 - r.powf(5.0)).max(0.0).powf(0.45);
@@ -79,25 +80,6 @@ fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
         _ => h += occlusal_anatomy(position, u / a, v / b) * occlusal,
     }
     Some(h)
-}
-
-/// A prepared tooth's height at outline radius `r`: the finish line at the outline (`r = 1`)
-/// at `margin_height`, a ledge (shoulder) or bevel (chamfer) `reduction` wide, then a tapered
-/// axial wall up to a reduced, gently domed occlusal surface.
-fn prepared(t: &PlacedTooth, prep: &crate::arch::Prep, r: f32, half: f32) -> f32 {
-    use crate::arch::Finish;
-    let inner = 1.0 - prep.reduction / half;
-    let ledge_top = match prep.finish {
-        Finish::Shoulder => prep.margin_height,
-        Finish::Chamfer => prep.margin_height + 0.85 * prep.reduction,
-    };
-    if r >= inner {
-        let f = (1.0 - r) / (1.0 - inner);
-        return prep.margin_height + f * (ledge_top - prep.margin_height);
-    }
-    let top = (0.65 * t.height).max(ledge_top + 2.0);
-    let x = r / inner;
-    ledge_top + (top - ledge_top) * (1.0 - x.powf(6.0)).max(0.0).powf(0.35)
 }
 
 /// Cusps and fissures of premolars and molars in unit footprint coordinates.
@@ -255,17 +237,19 @@ pub fn margin_line(
     tooth: &PlacedTooth,
     points: usize,
 ) -> Vec<[f32; 3]> {
-    let (a, b) = (tooth.md / 2.0, tooth.bl / 2.0);
-    let e = 2.0 / outline_exponent(tooth.fdi);
+    let (a, b) = crate::prep::outline(tooth);
+    let p = outline_exponent(tooth.fdi);
     (0..points)
         .map(|k| {
-            let th = std::f32::consts::TAU * k as f32 / points as f32;
-            let (c, s) = (th.cos(), th.sin());
-            let u = a * c.signum() * c.abs().powf(e);
-            let v = b * s.signum() * s.abs().powf(e);
-            // Just inside the outline: the finish line's own edge.
-            let (su, tv) = (tooth.s + 0.999 * u, 0.999 * v);
-            curve.point(su, tv, sample(teeth, band, su, tv).z)
+            let (u, v) = crate::prep::outline_point(k as f32 / points as f32, a, b, p);
+            // The finish line's own edge, at the margin height (under any tissue lying
+            // over it).
+            let (su, tv) = (tooth.s + u, v);
+            let z = tooth
+                .prep
+                .as_ref()
+                .map_or_else(|| sample(teeth, band, su, tv).z, |p| p.margin_height);
+            curve.point(su, tv, z)
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 mod conformance;
 mod derived;
 mod hostile;
+mod margin;
 mod phantom;
 mod plugins;
 mod schemas;

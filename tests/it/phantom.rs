@@ -137,7 +137,15 @@ fn pits_and_bumps_are_displaced_by_their_true_depth_along_the_normal() {
         nodules: 3,
         ..Default::default()
     };
-    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, &mut rng);
+    let placed = defects::inject(
+        &mut mesh,
+        &normals,
+        &mix,
+        &band,
+        domain,
+        Vec::new(),
+        &mut rng,
+    );
     assert_eq!(placed.len(), 6);
     for p in placed {
         let sign = if p.truth.kind == FindingKind::Void {

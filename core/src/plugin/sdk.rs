@@ -25,7 +25,7 @@
 
 use super::{AnalyzeInput, Manifest, ScanView, INTERFACE_VERSION};
 use crate::derived::{BoundaryLoop, ClosestPoint, RayHit};
-use crate::finding::Finding;
+use crate::finding::{AnalyzerOutput, Finding};
 use abi_stable::std_types::{RResult, RString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -35,6 +35,12 @@ pub trait Analyzer: Default {
     fn manifest(&self) -> Manifest;
     /// Analyzes the context's scan.
     fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String>;
+
+    /// Analyzes the context's scan, returning findings and margin lines. The default wraps
+    /// [`Analyzer::analyze`]; an analyzer that traces margins overrides this one.
+    fn analyze_output(&self, ctx: &Context<'_, '_>) -> Result<AnalyzerOutput, String> {
+        self.analyze(ctx).map(AnalyzerOutput::from)
+    }
 }
 
 /// A safe view of one analyze call.
@@ -220,10 +226,10 @@ pub fn manifest_json<A: Analyzer>() -> RString {
 pub fn run<A: Analyzer>(input: &AnalyzeInput<'_, '_>) -> RResult<RString, RString> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         let ctx = Context::new(input);
-        A::default().analyze(&ctx)
+        A::default().analyze_output(&ctx)
     }));
     match result {
-        Ok(Ok(findings)) => match serde_json::to_string(&findings) {
+        Ok(Ok(output)) => match serde_json::to_string(&output) {
             Ok(json) => RResult::ROk(RString::from(json)),
             Err(e) => RResult::RErr(RString::from(format!("cannot serialise findings: {e}"))),
         },

@@ -1,0 +1,423 @@
+//! `margin`: each prepared tooth's finish line (margin), traced on the scan, and whether it
+//! was captured whole and sharp — where most rejected crown impressions fail.
+//!
+//! **Tracing.** The mesh is cut by half-planes through the tooth's long axis (the tooth map's
+//! crown centre and the arch's occlusal direction), 360 around the tooth. In each section the
+//! finish line is the lowest crisp convex kink: the ledge or chamfer turning down onto the
+//! root. Its exact place is where lines fitted to the two sides meet, so the line is located
+//! between mesh vertices. Crisp kinks that agree with their neighbours make the line; across
+//! stretches without one it is interpolated (see [`trace`]). When the case file gives a line,
+//! it is snapped to the surface, its offset reported, and the checks run along it instead.
+//!
+//! **Checks along the line**, one station every ~0.1 mm: a hole within the band around the
+//! line (`margin_hole`), surface lying over the line (`margin_tissue`: gingiva, blood or
+//! saliva over the finish line), a rounded edge (`margin_blur`: the two surfaces still meet
+//! at an angle, but over a radius rather than at a line), and no edge at all (`margin_gap`).
+//! Every uncaptured stretch of a crown or bridge margin is critical (DOMAIN.md: labs treat any
+//! uncaptured segment as a rescan).
+//!
+//! **Defaults.** A crisp line: the two surfaces meet at ≥ 25° (a chamfer meets the root at
+//! 35–60°, a shoulder at 60–90°), and ≥ 60% of the turn happens within the fine scale (0.15
+//! mm or 0.6 edge lengths) rather than over the wide one (0.4 mm). The hole band is 0.5 mm
+//! each side of the line (the issue's band; a crown's margin needs that much to seat).
+//! Stretches shorter than 0.3 mm are not reported (three stations: within the noise of the
+//! trace).
+
+pub mod section;
+pub mod trace;
+
+pub mod profile;
+
+use imprint_core::derived::DerivedKind;
+use imprint_core::finding::{AnalyzerOutput, Finding, FindingKind, MarginLine, Severity};
+use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
+use imprint_core::plugin::{Manifest, Parameter};
+use section::{Neighbourhood, ToothFrame};
+use trace::{Settings, State, Station};
+
+#[derive(Default)]
+struct Margin;
+
+fn parameter(name: &str, default: f64, description: &str) -> Parameter {
+    Parameter {
+        name: name.into(),
+        default: serde_json::json!(default),
+        description: description.into(),
+    }
+}
+
+impl Analyzer for Margin {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            id: "margin".into(),
+            name: "Margin (finish line) capture".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            interface_version: String::new(),
+            kinds: vec![
+                FindingKind::MarginGap,
+                FindingKind::MarginBlur,
+                FindingKind::MarginHole,
+                FindingKind::MarginTissue,
+            ],
+            needs: vec![
+                DerivedKind::Adjacency,
+                DerivedKind::BoundaryLoops,
+                DerivedKind::ToothMap,
+                DerivedKind::Bvh,
+            ],
+            parameters: vec![
+                parameter("band_mm", 0.5, "Half width of the band around the line checked for holes, mm."),
+                parameter("min_angle_deg", 25.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
+                parameter("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
+                parameter("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
+            ],
+        }
+    }
+
+    fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
+        self.analyze_output(ctx).map(|o| o.findings)
+    }
+
+    fn analyze_output(&self, ctx: &Context<'_, '_>) -> Result<AnalyzerOutput, String> {
+        let scan = ctx.scan();
+        let mut out = AnalyzerOutput::default();
+        for prep in prepared_teeth(ctx) {
+            let (findings, line) = check_tooth(ctx, &scan, &prep);
+            out.findings.extend(findings);
+            out.margin_lines.extend(line);
+        }
+        Ok(out)
+    }
+}
+
+/// A prepared tooth named by the case file, with its drawn line when there is one.
+struct Prepared {
+    tooth: u8,
+    given: Option<Vec<[f32; 3]>>,
+}
+
+fn prepared_teeth(ctx: &Context<'_, '_>) -> Vec<Prepared> {
+    let case = ctx.case();
+    let Some(list) = case["prepared_teeth"].as_array() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|p| {
+            let tooth = u8::try_from(p["tooth"].as_u64()?).ok()?;
+            let given = serde_json::from_value(p["margin"].clone()).ok();
+            Some(Prepared { tooth, given })
+        })
+        .collect()
+}
+
+/// The tooth's frame from the tooth map: its crown centre and the arch's occlusal direction.
+fn frame_of(map: &serde_json::Value, tooth: u8) -> Option<(ToothFrame, f32, f32)> {
+    let inst = map["teeth"]
+        .as_array()?
+        .iter()
+        .find(|t| t["fdi"].as_u64() == Some(u64::from(tooth)))?;
+    let vec3 =
+        |v: &serde_json::Value| -> Option<[f32; 3]> { serde_json::from_value(v.clone()).ok() };
+    let center = vec3(&inst["center"])?;
+    let axis = vec3(&map["frame"]["occlusal"]).or_else(|| vec3(&inst["axis"]))?;
+    let width = inst["width_mm"].as_f64().unwrap_or(8.0) as f32;
+    let arch_s = inst["arch_s"].as_f64().unwrap_or(0.0) as f32;
+    Some((ToothFrame::new(center, axis), width, arch_s))
+}
+
+fn settings(ctx: &Context<'_, '_>, edge: f32) -> Settings {
+    let p = |name: &str, default: f64| ctx.param_f64(name).unwrap_or(default) as f32;
+    Settings {
+        sections: 360,
+        wide_mm: 0.4,
+        fine_mm: (0.6 * edge).max(0.15),
+        min_angle_deg: p("min_angle_deg", 25.0),
+        min_sharpness: p("min_sharpness", 0.6),
+        band_mm: p("band_mm", 0.5),
+    }
+}
+
+/// Traces and checks one prepared tooth: its findings and its line.
+fn check_tooth(
+    ctx: &Context<'_, '_>,
+    scan: &ScanRef<'_, '_>,
+    prep: &Prepared,
+) -> (Vec<Finding>, Option<MarginLine>) {
+    let map = scan.tooth_map();
+    let Some((frame, width, arch_s)) = frame_of(&map, prep.tooth) else {
+        let f = Finding::new(
+            FindingKind::MarginGap,
+            Severity::Critical,
+            [0.0; 3],
+            0.0,
+            format!(
+                "Prepared tooth {} was not found on the scan, so its margin cannot be checked: \
+                 confirm the tooth number or rescan the preparation.",
+                prep.tooth
+            ),
+        );
+        return (vec![with_tooth(f, prep.tooth)], None);
+    };
+    let radius = 0.5 * width.max(6.0) + 3.0;
+    let hood = Neighbourhood::new(
+        &frame,
+        scan.positions(),
+        scan.triangles(),
+        radius,
+        (-7.0, 9.0),
+    );
+    let edge = hood.mean_edge(scan.positions());
+    let settings = settings(ctx, edge);
+    let snapped = prep.given.as_ref().map(|line| snap(scan, line));
+    let boundary: Vec<[f32; 3]> = hood
+        .vertices()
+        .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
+        .map(|v| scan.positions()[v as usize])
+        .collect();
+    let given = snapped.as_ref().map(|(line, _)| line.as_slice());
+    let Some(traced) = trace::trace(&frame, &hood, &settings, given, &boundary) else {
+        let f = Finding::new(
+            FindingKind::MarginGap,
+            Severity::Critical,
+            frame.center,
+            0.0,
+            format!(
+                "No finish line could be traced on prepared tooth {}: the margin is not captured \
+                 crisply anywhere around it. Retract, dry and rescan the preparation.",
+                prep.tooth
+            ),
+        );
+        return (vec![with_tooth(f, prep.tooth)], None);
+    };
+    let min_segment = ctx.param_f64("min_segment_mm").unwrap_or(0.3) as f32;
+    let where_ = Orientation {
+        scan,
+        arch_s,
+        half_width: width / 2.0,
+    };
+    let line = margin_line(prep.tooth, &traced.stations, snapped.map(|(_, o)| o));
+    let findings = stretches(&traced.stations, min_segment)
+        .into_iter()
+        .map(|s| finding(prep.tooth, &traced.stations, &s, &line, &where_))
+        .collect();
+    (findings, Some(line))
+}
+
+/// The case file's line snapped to the surface, and its mean offset before snapping.
+fn snap(scan: &ScanRef<'_, '_>, line: &[[f32; 3]]) -> (Vec<[f32; 3]>, f32) {
+    let mut total = 0.0;
+    let snapped: Vec<[f32; 3]> = line
+        .iter()
+        .map(|p| match scan.closest_point(*p, 2.0) {
+            Some(c) => {
+                total += c.distance;
+                c.point
+            }
+            None => {
+                total += 2.0;
+                *p
+            }
+        })
+        .collect();
+    let offset = total / line.len().max(1) as f32;
+    (snapped, offset)
+}
+
+fn with_tooth(mut f: Finding, tooth: u8) -> Finding {
+    f.tooth = Some(tooth);
+    f
+}
+
+/// Cumulative arc length at each station, and the total (closed).
+fn arcs(stations: &[Station]) -> (Vec<f32>, f32) {
+    let mut acc = Vec::with_capacity(stations.len());
+    let mut s = 0.0;
+    for i in 0..stations.len() {
+        acc.push(s);
+        let (a, b) = (stations[i].point, stations[(i + 1) % stations.len()].point);
+        s += (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt();
+    }
+    (acc, s)
+}
+
+fn margin_line(tooth: u8, stations: &[Station], offset: Option<f32>) -> MarginLine {
+    let (acc, total) = arcs(stations);
+    let step = |i: usize| {
+        let next = if i + 1 == stations.len() {
+            total
+        } else {
+            acc[i + 1]
+        };
+        next - acc[i]
+    };
+    let of = |pred: &dyn Fn(&Station) -> bool| {
+        let l: f32 = (0..stations.len())
+            .filter(|&i| pred(&stations[i]))
+            .map(step)
+            .sum();
+        l / total.max(1e-6)
+    };
+    MarginLine {
+        tooth,
+        scan: 0,
+        points: stations.iter().map(|s| s.point).collect(),
+        length_mm: total,
+        source: if offset.is_some() { "case" } else { "detected" }.into(),
+        confidence: of(&|s| s.crisp),
+        captured_fraction: of(&|s| s.state == State::Captured),
+        case_offset_mm: offset,
+    }
+}
+
+/// A run of stations in one uncaptured state: `start..start + len` (circular).
+struct Stretch {
+    state: State,
+    start: usize,
+    len: usize,
+}
+
+/// Runs of uncaptured stations at least `min_mm` long (circular; a run through station 0
+/// is one run).
+fn stretches(stations: &[Station], min_mm: f32) -> Vec<Stretch> {
+    let n = stations.len();
+    let (acc, total) = arcs(stations);
+    let Some(anchor) = (0..n).find(|&i| stations[i].state != stations[(i + n - 1) % n].state)
+    else {
+        // One state all round.
+        return match stations.first().map(|s| s.state) {
+            Some(State::Captured) | None => Vec::new(),
+            Some(state) => vec![Stretch {
+                state,
+                start: 0,
+                len: n,
+            }],
+        };
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let start = (anchor + i) % n;
+        let state = stations[start].state;
+        let mut len = 1;
+        while i + len < n && stations[(anchor + i + len) % n].state == state {
+            len += 1;
+        }
+        let end = (start + len) % n;
+        let length = (acc[end] - acc[start]).rem_euclid(total);
+        if state != State::Captured && length >= min_mm {
+            out.push(Stretch { state, start, len });
+        }
+        i += len;
+    }
+    out
+}
+
+/// Where on the tooth a point lies, in words.
+struct Orientation<'a, 'i, 's> {
+    scan: &'a ScanRef<'i, 's>,
+    arch_s: f32,
+    half_width: f32,
+}
+
+impl Orientation<'_, '_, '_> {
+    fn words(&self, vertex: Option<u32>) -> &'static str {
+        let Some([s, t, _]) = vertex.and_then(|v| self.scan.arch_coords(v as usize)) else {
+            return "";
+        };
+        let along = (s - self.arch_s) / self.half_width.max(1.0);
+        let across = t / 4.5;
+        let mesial = s.abs() < self.arch_s.abs();
+        match (along.abs() > 0.6, across.abs() > 0.5) {
+            (true, true) => match (mesial, across > 0.0) {
+                (true, true) => "mesiobuccal",
+                (true, false) => "mesiolingual",
+                (false, true) => "distobuccal",
+                (false, false) => "distolingual",
+            },
+            (true, false) => {
+                if mesial {
+                    "mesial"
+                } else {
+                    "distal"
+                }
+            }
+            _ => {
+                if across > 0.0 {
+                    "buccal"
+                } else {
+                    "lingual"
+                }
+            }
+        }
+    }
+}
+
+fn finding(
+    tooth: u8,
+    stations: &[Station],
+    s: &Stretch,
+    line: &MarginLine,
+    where_: &Orientation<'_, '_, '_>,
+) -> Finding {
+    let n = stations.len();
+    let (acc, total) = arcs(stations);
+    let end = (s.start + s.len) % n;
+    let length = if s.len == n {
+        total
+    } else {
+        (acc[end] - acc[s.start]).rem_euclid(total)
+    };
+    let mid = &stations[(s.start + s.len / 2) % n];
+    let path: Vec<[f32; 3]> = (0..=s.len.min(n - 1))
+        .map(|k| stations[(s.start + k) % n].point)
+        .collect();
+    let side = where_.words(mid.vertex);
+    let (kind, what, why) = match s.state {
+        State::Hole => (
+            FindingKind::MarginHole,
+            "missing surface (a hole) on the finish line",
+            "the crown's edge cannot be placed where there is no surface",
+        ),
+        State::Tissue => (
+            FindingKind::MarginTissue,
+            "tissue (or fluid) lying over the finish line",
+            "the line is hidden, so the crown would end short or over gingiva",
+        ),
+        State::Blur => (
+            FindingKind::MarginBlur,
+            "a rounded, blurred finish line",
+            "its position is uncertain by more than a crown's marginal gap (~0.1 mm)",
+        ),
+        State::Gap | State::Captured => (
+            FindingKind::MarginGap,
+            "no finish line captured",
+            "the lab cannot see where the crown must end",
+        ),
+    };
+    let angle: f32 = (0..s.len)
+        .map(|k| stations[(s.start + k) % n].angle_deg)
+        .sum::<f32>()
+        / s.len.max(1) as f32;
+    let message = format!(
+        "Margin of {tooth}: {length:.1} mm {side}{sep}{what}; {why}. {pct:.0}% of the \
+         {total:.1} mm line is captured cleanly. Retract and rescan the preparation.",
+        sep = if side.is_empty() { "" } else { " with " },
+        pct = 100.0 * line.captured_fraction,
+    );
+    let mut f = Finding::new(kind, Severity::Critical, mid.point, length, message)
+        .with_metric("length_mm", f64::from(length))
+        .with_metric("arc_start_mm", f64::from(acc[s.start]))
+        .with_metric("arc_end_mm", f64::from(acc[end]))
+        .with_metric("line_length_mm", f64::from(total))
+        .with_metric("captured_fraction", f64::from(line.captured_fraction))
+        .with_metric("edge_angle_deg", f64::from(angle));
+    f.tooth = Some(tooth);
+    f.path = path;
+    f.vertices = (0..s.len)
+        .filter_map(|k| stations[(s.start + k) % n].vertex)
+        .collect();
+    f.vertices.dedup();
+    f
+}
+
+imprint_core::export_analyzer!(Margin);

@@ -1,0 +1,196 @@
+//! Reading one section profile: where it kinks convexly (the finish line is the lowest
+//! crisp convex kink: the ledge or chamfer turning down onto the root), how sharp the kink
+//! is, and where exactly the two surfaces that meet there would intersect.
+
+use crate::section::Chain;
+
+/// Resampling step along a profile, mm.
+const STEP: f32 = 0.02;
+
+/// A profile resampled at [`STEP`] along its arc, with the nearest vertex per sample.
+pub struct Profile {
+    /// Samples `(rho, z)`.
+    pub points: Vec<[f32; 2]>,
+    /// Nearest mesh vertex per sample.
+    pub vertices: Vec<u32>,
+}
+
+/// A convex kink found in a profile.
+#[derive(Debug, Clone, Copy)]
+pub struct Kink {
+    /// Where the two fitted surfaces meet, `(rho, z)`.
+    pub at: [f32; 2],
+    /// Turning over the wide scale, degrees.
+    pub wide_deg: f32,
+    /// Turning over the fine scale, degrees.
+    pub fine_deg: f32,
+    /// Angle between the two fitted lines, degrees.
+    pub fitted_deg: f32,
+    /// Nearest mesh vertex.
+    pub vertex: u32,
+}
+
+impl Kink {
+    /// A crisp finish line: the surfaces meet at a clear angle, and the turn happens within
+    /// the fine scale rather than spread over a rounded edge.
+    pub fn crisp(&self, min_deg: f32, min_ratio: f32) -> bool {
+        self.fitted_deg >= min_deg && self.fine_deg >= min_ratio * self.wide_deg
+    }
+}
+
+impl Profile {
+    /// Resamples a chain.
+    pub fn new(chain: &Chain) -> Self {
+        let mut points = Vec::new();
+        let mut vertices = Vec::new();
+        let mut carry = 0.0f32;
+        for i in 0..chain.points.len().saturating_sub(1) {
+            let (a, b) = (chain.points[i], chain.points[i + 1]);
+            let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+            let mut s = carry;
+            while s < len {
+                let w = s / len;
+                points.push([a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])]);
+                vertices.push(if w < 0.5 {
+                    chain.vertices[i]
+                } else {
+                    chain.vertices[i + 1]
+                });
+                s += STEP;
+            }
+            carry = s - len;
+        }
+        Self { points, vertices }
+    }
+
+    /// Signed turning at sample `i` over `scale` mm each side, degrees: positive where the
+    /// profile bends convexly (outward and down).
+    pub fn turning(&self, i: usize, scale: f32) -> Option<f32> {
+        let k = (scale / STEP).round() as usize;
+        if i < k || i + k >= self.points.len() {
+            return None;
+        }
+        let (a, b, c) = (self.points[i - k], self.points[i], self.points[i + k]);
+        let d1 = [b[0] - a[0], b[1] - a[1]];
+        let d2 = [c[0] - b[0], c[1] - b[1]];
+        let cross = d1[0] * d2[1] - d1[1] * d2[0];
+        let dot = d1[0] * d2[0] + d1[1] * d2[1];
+        Some(-cross.atan2(dot).to_degrees())
+    }
+
+    /// Convex kinks: local maxima of the wide-scale turning of at least `min_deg`.
+    pub fn kinks(&self, wide: f32, fine: f32, min_deg: f32) -> Vec<Kink> {
+        let turn: Vec<f32> = (0..self.points.len())
+            .map(|i| self.turning(i, wide).unwrap_or(0.0))
+            .collect();
+        let k = (wide / STEP).round() as usize;
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < turn.len() {
+            let lo = i.saturating_sub(k);
+            let hi = (i + k + 1).min(turn.len());
+            let is_max = turn[i] >= min_deg && turn[lo..hi].iter().all(|&t| t <= turn[i]);
+            if is_max {
+                // The kink's own point: where the fine-scale turning peaks near the maximum.
+                let j = (lo..hi)
+                    .max_by(|&a, &b| {
+                        let f = |x| self.turning(x, fine).unwrap_or(0.0);
+                        f(a).total_cmp(&f(b))
+                    })
+                    .unwrap_or(i);
+                let (at, fitted) = self.fit_corner(j, wide);
+                out.push(Kink {
+                    at,
+                    wide_deg: turn[i],
+                    fine_deg: self.turning(j, fine).unwrap_or(0.0),
+                    fitted_deg: fitted,
+                    vertex: self.vertices[j],
+                });
+                i = hi;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Fits a line to each side of sample `j` (leaving a small gap at the corner) and
+    /// returns where they meet (the corner, when it is near `j`) and the angle between them.
+    fn fit_corner(&self, j: usize, wide: f32) -> ([f32; 2], f32) {
+        let k = |mm: f32| (mm / STEP).round() as usize;
+        let gap = k(0.06);
+        let inner = &self.points[j.saturating_sub(k(wide))..j.saturating_sub(gap)];
+        let outer_end = (j + k(0.3)).min(self.points.len());
+        let outer = &self.points[(j + gap).min(outer_end)..outer_end];
+        let here = self.points[j];
+        let (Some(a), Some(b)) = (Line::fit(inner), Line::fit(outer)) else {
+            return (here, 0.0);
+        };
+        let angle = a.angle_to(&b);
+        match a.meet(&b) {
+            Some(p) if (p[0] - here[0]).hypot(p[1] - here[1]) <= 0.25 => (p, angle),
+            _ => (here, angle),
+        }
+    }
+
+    /// The highest `z` of the profile between `rho0` and `rho1`.
+    pub fn max_z_between(&self, rho0: f32, rho1: f32) -> Option<f32> {
+        self.points
+            .iter()
+            .filter(|p| (rho0..=rho1).contains(&p[0]))
+            .map(|p| p[1])
+            .max_by(f32::total_cmp)
+    }
+}
+
+/// A line through `point` along unit `dir`.
+struct Line {
+    point: [f32; 2],
+    dir: [f32; 2],
+}
+
+impl Line {
+    /// Total-least-squares fit; `None` for fewer than 3 points.
+    fn fit(points: &[[f32; 2]]) -> Option<Self> {
+        if points.len() < 3 {
+            return None;
+        }
+        let n = points.len() as f32;
+        let m = points
+            .iter()
+            .fold([0.0f32; 2], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
+        let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
+        for p in points {
+            let (x, y) = (p[0] - m[0], p[1] - m[1]);
+            sxx += x * x;
+            sxy += x * y;
+            syy += y * y;
+        }
+        let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        Some(Self {
+            point: m,
+            dir: [theta.cos(), theta.sin()],
+        })
+    }
+
+    fn angle_to(&self, other: &Line) -> f32 {
+        let c = (self.dir[0] * other.dir[0] + self.dir[1] * other.dir[1]).abs();
+        c.min(1.0).acos().to_degrees()
+    }
+
+    fn meet(&self, other: &Line) -> Option<[f32; 2]> {
+        let det = self.dir[0] * other.dir[1] - self.dir[1] * other.dir[0];
+        if det.abs() < 0.05 {
+            return None;
+        }
+        let d = [
+            other.point[0] - self.point[0],
+            other.point[1] - self.point[1],
+        ];
+        let t = (d[0] * other.dir[1] - d[1] * other.dir[0]) / det;
+        Some([
+            self.point[0] + t * self.dir[0],
+            self.point[1] + t * self.dir[1],
+        ])
+    }
+}

@@ -1,0 +1,224 @@
+//! Radial cross-sections of a prepared tooth: the mesh cut by half-planes through the tooth's
+//! long axis, one every few tenths of a degree, each an ordered profile in the plane
+//! (`rho` outward from the axis, `z` along it). The finish line is a kink in every profile;
+//! finding it there is a 1-D problem on exact mesh geometry (no resampling of the surface).
+
+use std::collections::HashMap;
+
+/// A local cylindrical frame around a tooth's long axis.
+#[derive(Debug, Clone, Copy)]
+pub struct ToothFrame {
+    /// A point on the axis (the crown's centre).
+    pub center: [f32; 3],
+    /// Unit axis towards occlusal.
+    pub axis: [f32; 3],
+    /// Unit vectors spanning the plane across the axis (`u × v = axis`).
+    pub u: [f32; 3],
+    /// See `u`.
+    pub v: [f32; 3],
+}
+
+fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn normalize(a: [f32; 3]) -> [f32; 3] {
+    let n = dot(a, a).sqrt().max(1e-12);
+    [a[0] / n, a[1] / n, a[2] / n]
+}
+
+impl ToothFrame {
+    /// The frame at `center` with long axis `axis` (normalised here).
+    pub fn new(center: [f32; 3], axis: [f32; 3]) -> Self {
+        let axis = normalize(axis);
+        let helper = if axis[0].abs() < 0.9 {
+            [1.0, 0.0, 0.0]
+        } else {
+            [0.0, 1.0, 0.0]
+        };
+        let u = normalize(cross(helper, axis));
+        let v = cross(axis, u);
+        Self { center, axis, u, v }
+    }
+
+    /// `(x, y, z)` of a point: across the axis (`x` along `u`, `y` along `v`) and along it.
+    pub fn local(&self, p: [f32; 3]) -> [f32; 3] {
+        let d = [
+            p[0] - self.center[0],
+            p[1] - self.center[1],
+            p[2] - self.center[2],
+        ];
+        [dot(d, self.u), dot(d, self.v), dot(d, self.axis)]
+    }
+
+    /// The world point at angle `theta`, radius `rho` and height `z`.
+    pub fn world(&self, theta: f32, rho: f32, z: f32) -> [f32; 3] {
+        let (s, c) = theta.sin_cos();
+        std::array::from_fn(|k| {
+            self.center[k] + rho * (c * self.u[k] + s * self.v[k]) + z * self.axis[k]
+        })
+    }
+}
+
+/// One connected piece of a section: points `(rho, z)` ordered outward, each with the mesh
+/// vertex nearest to it.
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    /// Points in the section plane.
+    pub points: Vec<[f32; 2]>,
+    /// Nearest mesh vertex per point.
+    pub vertices: Vec<u32>,
+}
+
+/// The mesh around one tooth, in its cylindrical frame.
+pub struct Neighbourhood<'s> {
+    local: HashMap<u32, [f32; 3]>,
+    triangles: Vec<[u32; 3]>,
+    _scan: std::marker::PhantomData<&'s ()>,
+}
+
+impl<'s> Neighbourhood<'s> {
+    /// The triangles with every vertex within `radius` of the axis and within `[below,
+    /// above]` along it.
+    pub fn new(
+        frame: &ToothFrame,
+        positions: &'s [[f32; 3]],
+        triangles: &'s [[u32; 3]],
+        radius: f32,
+        (below, above): (f32, f32),
+    ) -> Self {
+        let mut local = HashMap::new();
+        let mut kept = Vec::new();
+        let inside = |v: u32, local: &mut HashMap<u32, [f32; 3]>| -> bool {
+            if local.contains_key(&v) {
+                return true;
+            }
+            let l = frame.local(positions[v as usize]);
+            let ok =
+                l[0] * l[0] + l[1] * l[1] <= radius * radius && (below..=above).contains(&l[2]);
+            if ok {
+                local.insert(v, l);
+            }
+            ok
+        };
+        for t in triangles {
+            if t.iter().all(|&v| inside(v, &mut local)) {
+                kept.push(*t);
+            }
+        }
+        Self {
+            local,
+            triangles: kept,
+            _scan: std::marker::PhantomData,
+        }
+    }
+
+    /// The section at angle `theta`: the pieces of the mesh's cut by the half-plane there.
+    pub fn section(&self, theta: f32) -> Vec<Chain> {
+        let (s, c) = theta.sin_cos();
+        let side = |l: &[f32; 3]| c * l[1] - s * l[0];
+        let mut segments: Vec<[(u32, u32); 2]> = Vec::new();
+        let mut points: HashMap<(u32, u32), ([f32; 2], u32)> = HashMap::new();
+        for t in &self.triangles {
+            let l = t.map(|v| self.local[&v]);
+            let d = l.map(|p| side(&p));
+            let mut ends = Vec::with_capacity(2);
+            for k in 0..3 {
+                let (a, b) = (k, (k + 1) % 3);
+                if (d[a] < 0.0) != (d[b] < 0.0) {
+                    let w = d[a] / (d[a] - d[b]);
+                    let p: [f32; 3] = std::array::from_fn(|i| l[a][i] + w * (l[b][i] - l[a][i]));
+                    let rho = c * p[0] + s * p[1];
+                    let key = (t[a].min(t[b]), t[a].max(t[b]));
+                    let nearest = if w < 0.5 { t[a] } else { t[b] };
+                    points.insert(key, ([rho, p[2]], nearest));
+                    ends.push((key, rho));
+                }
+            }
+            if ends.len() == 2 && ends[0].1 > 0.0 && ends[1].1 > 0.0 {
+                segments.push([ends[0].0, ends[1].0]);
+            }
+        }
+        chains(&segments, &points)
+    }
+}
+
+/// Joins segments that share a crossing point into chains, each ordered outward.
+fn chains(
+    segments: &[[(u32, u32); 2]],
+    points: &HashMap<(u32, u32), ([f32; 2], u32)>,
+) -> Vec<Chain> {
+    let mut at: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+    for (i, s) in segments.iter().enumerate() {
+        for e in s {
+            at.entry(*e).or_default().push(i);
+        }
+    }
+    let mut used = vec![false; segments.len()];
+    let mut out = Vec::new();
+    // Open chains first (start at a point with one segment), then closed loops.
+    let mut starts: Vec<(u32, u32)> = at
+        .iter()
+        .filter(|(_, v)| v.len() == 1)
+        .map(|(k, _)| *k)
+        .collect();
+    starts.sort_unstable();
+    let loops: Vec<(u32, u32)> = segments.iter().map(|s| s[0]).collect();
+    for start in starts.into_iter().chain(loops) {
+        let mut keys = vec![start];
+        let mut current = start;
+        while let Some(&next_seg) = at.get(&current).and_then(|v| v.iter().find(|&&i| !used[i])) {
+            used[next_seg] = true;
+            let s = segments[next_seg];
+            current = if s[0] == current { s[1] } else { s[0] };
+            keys.push(current);
+        }
+        if keys.len() < 3 {
+            continue;
+        }
+        let mut chain = Chain {
+            points: keys.iter().map(|k| points[k].0).collect(),
+            vertices: keys.iter().map(|k| points[k].1).collect(),
+        };
+        let (first, last) = (chain.points[0], chain.points[chain.points.len() - 1]);
+        if first[0] > last[0] {
+            chain.points.reverse();
+            chain.vertices.reverse();
+        }
+        out.push(chain);
+    }
+    out
+}
+
+impl Neighbourhood<'_> {
+    /// The vertices it holds.
+    pub fn vertices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.local.keys().copied()
+    }
+
+    /// Mean edge length of its triangles, mm.
+    pub fn mean_edge(&self, positions: &[[f32; 3]]) -> f32 {
+        let mut sum = 0.0f64;
+        let mut n = 0usize;
+        for t in &self.triangles {
+            for k in 0..3 {
+                let (a, b) = (positions[t[k] as usize], positions[t[(k + 1) % 3] as usize]);
+                sum += f64::from((0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f32>().sqrt());
+                n += 1;
+            }
+        }
+        if n == 0 {
+            0.2
+        } else {
+            (sum / n as f64) as f32
+        }
+    }
+}

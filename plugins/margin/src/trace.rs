@@ -1,0 +1,296 @@
+//! Tracing one prepared tooth's finish line and checking its capture, section by section.
+//!
+//! 1. In every radial section, the finish line candidate is the lowest convex kink (the
+//!    occlusal table's edge is the other convex kink, millimetres higher).
+//! 2. Crisp candidates that agree with their neighbours make the reference line; where no
+//!    crisp candidate exists, the line is interpolated from both sides (or taken from the
+//!    case file's line when one was given).
+//! 3. Each section is then judged against the reference: captured (a crisp kink on the
+//!    line), hole (missing surface within the band), tissue (surface lying over the line),
+//!    blur (a rounded kink), or gap (no kink at all).
+
+use crate::profile::{Kink, Profile};
+use crate::section::{Neighbourhood, ToothFrame};
+
+/// How a stretch of the line was captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A crisp finish line where the line runs.
+    Captured,
+    /// Missing surface in the band around the line.
+    Hole,
+    /// Surface lying over the line.
+    Tissue,
+    /// A rounded, unsharp edge.
+    Blur,
+    /// No edge at all.
+    Gap,
+}
+
+/// Settings of a trace.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Sections around the tooth.
+    pub sections: usize,
+    /// Wide turning scale, mm.
+    pub wide_mm: f32,
+    /// Fine turning scale, mm.
+    pub fine_mm: f32,
+    /// Smallest angle between the surfaces at a crisp line, degrees.
+    pub min_angle_deg: f32,
+    /// Smallest fine/wide turning ratio of a crisp line.
+    pub min_sharpness: f32,
+    /// Half width of the band around the line checked for holes, mm.
+    pub band_mm: f32,
+}
+
+/// One section's verdict.
+#[derive(Debug, Clone, Copy)]
+pub struct Station {
+    /// The line there, world mm.
+    pub point: [f32; 3],
+    /// Nearest mesh vertex.
+    pub vertex: Option<u32>,
+    /// Verdict.
+    pub state: State,
+    /// The kink's fitted angle there, degrees (0 without one).
+    pub angle_deg: f32,
+    /// A crisp kink was found on the line here.
+    pub crisp: bool,
+}
+
+/// A finished trace.
+pub struct Trace {
+    /// One station per section, in angle order.
+    pub stations: Vec<Station>,
+}
+
+/// The per-section candidates before the reference line exists.
+struct Candidate {
+    kinks: Vec<Kink>,
+    profiles: Vec<Profile>,
+}
+
+/// Traces and judges the line of the tooth at `frame`. `given`: the case file's line (world
+/// points), used as the reference instead of the detection. `boundary`: boundary vertices'
+/// positions near the tooth.
+pub fn trace(
+    frame: &ToothFrame,
+    hood: &Neighbourhood<'_>,
+    settings: &Settings,
+    given: Option<&[[f32; 3]]>,
+    boundary: &[[f32; 3]],
+) -> Option<Trace> {
+    let n = settings.sections;
+    let thetas: Vec<f32> = (0..n)
+        .map(|k| std::f32::consts::TAU * k as f32 / n as f32)
+        .collect();
+    let candidates: Vec<Candidate> = thetas
+        .iter()
+        .map(|&theta| {
+            let profiles: Vec<Profile> = hood.section(theta).iter().map(Profile::new).collect();
+            let kinks: Vec<Kink> = profiles
+                .iter()
+                .flat_map(|p| p.kinks(settings.wide_mm, settings.fine_mm, 20.0))
+                .collect();
+            Candidate { kinks, profiles }
+        })
+        .collect();
+    let reference = match given {
+        Some(line) => reference_from_line(frame, line, &thetas)?,
+        None => reference_from_kinks(&candidates, settings)?,
+    };
+    let stations = thetas
+        .iter()
+        .zip(&candidates)
+        .zip(&reference)
+        .map(|((&theta, c), &r)| judge(frame, theta, c, r, settings, boundary))
+        .collect();
+    Some(Trace { stations })
+}
+
+/// The reference `(rho, z)` per section: one crisp kink per section (or none), chosen by
+/// dynamic programming around the tooth so the line runs smoothly (small steps between
+/// neighbouring sections), low (the finish line is the lowest loop of crisp kinks; the
+/// occlusal table's edge is another, millimetres higher), and through as many crisp kinks
+/// as it can. Sections left without one are interpolated. `None` when fewer than a quarter
+/// of the sections have one.
+fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option<Vec<[f32; 2]>> {
+    let n = candidates.len();
+    let crisp: Vec<Vec<[f32; 2]>> = candidates
+        .iter()
+        .map(|c| {
+            c.kinks
+                .iter()
+                .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
+                .map(|k| k.at)
+                .collect()
+        })
+        .collect();
+    let low = crisp
+        .iter()
+        .flatten()
+        .map(|p| p[1])
+        .min_by(f32::total_cmp)?;
+    let unary = |p: &[f32; 2]| -1.0 + 0.25 * (p[1] - low);
+    let step = |a: Option<[f32; 2]>, b: Option<[f32; 2]>| match (a, b) {
+        (Some(a), Some(b)) => (4.0 * dist(a, b)).min(3.0),
+        (None, None) => 0.0,
+        _ => 0.3,
+    };
+    // Two laps round the tooth; the second lap's choices do not depend on where the first
+    // one started.
+    let states = |k: usize| -> Vec<Option<[f32; 2]>> {
+        std::iter::once(None)
+            .chain(crisp[k % n].iter().copied().map(Some))
+            .collect()
+    };
+    let mut cost: Vec<f32> = states(0)
+        .iter()
+        .map(|s| s.map_or(0.0, |p| unary(&p)))
+        .collect();
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(2 * n);
+    let mut prev = states(0);
+    back.push(vec![0; prev.len()]);
+    for k in 1..2 * n {
+        let here = states(k);
+        let mut next_cost = Vec::with_capacity(here.len());
+        let mut next_back = Vec::with_capacity(here.len());
+        for s in &here {
+            let (best, arg) = prev
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (cost[i] + step(*q, *s), i))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap_or((0.0, 0));
+            next_cost.push(best + s.map_or(0.0, |p| unary(&p)));
+            next_back.push(arg);
+        }
+        cost = next_cost;
+        back.push(next_back);
+        prev = here;
+    }
+    let mut pick = cost
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
+    let mut chosen: Vec<Option<[f32; 2]>> = vec![None; n];
+    for k in (n..2 * n).rev() {
+        chosen[k - n] = states(k)[pick];
+        pick = back[k][pick];
+    }
+    if chosen.iter().flatten().count() * 4 < n {
+        return None;
+    }
+    Some(interpolate(&chosen))
+}
+
+/// The case file's line in section coordinates: for each section, the line's point whose
+/// angle is nearest, interpolated between the two that straddle it.
+fn reference_from_line(
+    frame: &ToothFrame,
+    line: &[[f32; 3]],
+    thetas: &[f32],
+) -> Option<Vec<[f32; 2]>> {
+    let tau = std::f32::consts::TAU;
+    let mut polar: Vec<(f32, [f32; 2])> = line
+        .iter()
+        .map(|p| {
+            let l = frame.local(*p);
+            (l[1].atan2(l[0]).rem_euclid(tau), [l[0].hypot(l[1]), l[2]])
+        })
+        .collect();
+    polar.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if polar.len() < 3 {
+        return None;
+    }
+    let n = thetas.len();
+    let mut slots: Vec<Option<[f32; 2]>> = vec![None; n];
+    for (theta, p) in polar {
+        let k = ((theta / tau) * n as f32).round() as usize % n;
+        slots[k] = Some(p);
+    }
+    Some(interpolate(&slots))
+}
+
+/// Fills the gaps of a circular sequence linearly between the known neighbours.
+fn interpolate(known: &[Option<[f32; 2]>]) -> Vec<[f32; 2]> {
+    let n = known.len();
+    let idx: Vec<usize> = (0..n).filter(|&i| known[i].is_some()).collect();
+    let mut out = vec![[0.0f32; 2]; n];
+    for (j, &a) in idx.iter().enumerate() {
+        let b = idx[(j + 1) % idx.len()];
+        let (pa, pb) = (known[a].unwrap_or_default(), known[b].unwrap_or_default());
+        let span = (b + n - a) % n;
+        let span = if span == 0 { n } else { span };
+        for step in 0..span {
+            let w = step as f32 / span as f32;
+            out[(a + step) % n] = [pa[0] + w * (pb[0] - pa[0]), pa[1] + w * (pb[1] - pa[1])];
+        }
+    }
+    out
+}
+
+/// The verdict at one section, given the reference point `r`.
+fn judge(
+    frame: &ToothFrame,
+    theta: f32,
+    c: &Candidate,
+    r: [f32; 2],
+    settings: &Settings,
+    boundary: &[[f32; 3]],
+) -> Station {
+    let near = |k: &&Kink, tol: f32| (k.at[0] - r[0]).hypot(k.at[1] - r[1]) <= tol;
+    let crisp = c
+        .kinks
+        .iter()
+        .filter(|k| near(k, 0.15) && k.crisp(settings.min_angle_deg, settings.min_sharpness))
+        .min_by(|a, b| dist(a.at, r).total_cmp(&dist(b.at, r)));
+    let point_of = |p: [f32; 2]| frame.world(theta, p[0], p[1]);
+    let reference = point_of(r);
+    let band2 = settings.band_mm * settings.band_mm;
+    let holed = boundary
+        .iter()
+        .any(|b| (0..3).map(|k| (b[k] - reference[k]).powi(2)).sum::<f32>() <= band2);
+    let over = c
+        .profiles
+        .iter()
+        .filter_map(|p| p.max_z_between(r[0] + 0.05, r[0] + 0.3))
+        .fold(f32::NEG_INFINITY, f32::max);
+    let blunt = c.kinks.iter().find(|k| near(k, 0.4));
+    let (state, at, angle) = if holed {
+        (State::Hole, r, 0.0)
+    } else if let Some(k) = crisp {
+        (State::Captured, k.at, k.fitted_deg)
+    } else if over > r[1] + 0.08 {
+        (State::Tissue, r, 0.0)
+    } else if let Some(k) = blunt {
+        (State::Blur, r, k.fitted_deg)
+    } else {
+        (State::Gap, r, 0.0)
+    };
+    let vertex = crisp
+        .or(blunt)
+        .map(|k| k.vertex)
+        .or_else(|| nearest_vertex(c, r));
+    Station {
+        point: point_of(at),
+        vertex,
+        state,
+        angle_deg: angle,
+        crisp: crisp.is_some(),
+    }
+}
+
+fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+fn nearest_vertex(c: &Candidate, r: [f32; 2]) -> Option<u32> {
+    c.profiles
+        .iter()
+        .flat_map(|p| p.points.iter().zip(&p.vertices))
+        .min_by(|a, b| dist(*a.0, r).total_cmp(&dist(*b.0, r)))
+        .map(|(_, &v)| v)
+}
