@@ -9,36 +9,14 @@ use imprint_core::shapes::{to_scan, wavy_surface};
 use imprint_host::case::CaseFile;
 use imprint_host::plugins;
 use imprint_host::run::{parameters, run_plugins};
-use std::path::PathBuf;
 use std::time::Duration;
 
-fn lib(name: &str) -> PathBuf {
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    // Release libraries when built (the size a station ships), else debug ones.
-    let release = target.join("release");
-    let dir = if release
-        .join(format!(
-            "{}imprint_plugin_spikes.{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_EXTENSION
-        ))
-        .exists()
-    {
-        release
-    } else {
-        target.join("debug")
-    };
-    dir.join(format!(
-        "{}{name}.{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_EXTENSION
-    ))
-}
+mod common;
 
 fn host(c: &mut Criterion) {
     let libs = [
-        lib("imprint_plugin_spikes"),
-        lib("imprint_testplugin_fixture"),
+        common::plugin_library("imprint_plugin_spikes"),
+        common::plugin_library("imprint_testplugin_fixture"),
     ];
     if libs.iter().any(|l| !l.exists()) {
         eprintln!("skipped: build the workspace first (cargo build --workspace)");

@@ -10,26 +10,12 @@ use imprint_host::case::CaseFile;
 use imprint_host::plugins;
 use imprint_host::run::{parameters, run_plugins};
 use imprint_phantom::{generate, PhantomSpec};
-use std::path::PathBuf;
 use std::time::Duration;
 
-fn lib(name: &str) -> PathBuf {
-    let file = format!(
-        "{}{name}.{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_EXTENSION
-    );
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let release = target.join("release").join(&file);
-    if release.exists() {
-        release
-    } else {
-        target.join("debug").join(file)
-    }
-}
+mod common;
 
 fn voids(c: &mut Criterion) {
-    let library = lib("imprint_plugin_voids");
+    let library = common::plugin_library("imprint_plugin_voids");
     if !library.exists() {
         eprintln!("skipped: build the workspace first (cargo build --release --workspace)");
         return;

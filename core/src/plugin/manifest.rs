@@ -15,6 +15,23 @@ pub struct Parameter {
     pub description: String,
 }
 
+impl Parameter {
+    /// A parameter `name` with its `default` and what it controls.
+    ///
+    /// ```
+    /// use imprint_core::plugin::Parameter;
+    /// let p = Parameter::new("min_hole_mm", 0.3, "Smallest hole reported (across), mm.");
+    /// assert_eq!(p.default, serde_json::json!(0.3));
+    /// ```
+    pub fn new(name: &str, default: impl Into<serde_json::Value>, description: &str) -> Self {
+        Self {
+            name: name.into(),
+            default: default.into(),
+            description: description.into(),
+        }
+    }
+}
+
 /// Who a plugin is and what it needs and emits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

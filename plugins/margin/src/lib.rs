@@ -38,14 +38,6 @@ use trace::{Settings, State, Station};
 #[derive(Default)]
 struct Margin;
 
-fn parameter(name: &str, default: f64, description: &str) -> Parameter {
-    Parameter {
-        name: name.into(),
-        default: serde_json::json!(default),
-        description: description.into(),
-    }
-}
-
 impl Analyzer for Margin {
     fn manifest(&self) -> Manifest {
         Manifest {
@@ -66,10 +58,10 @@ impl Analyzer for Margin {
                 DerivedKind::Bvh,
             ],
             parameters: vec![
-                parameter("band_mm", 0.5, "Half width of the band around the line checked for holes, mm."),
-                parameter("min_angle_deg", 25.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
-                parameter("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
-                parameter("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
+                Parameter::new("band_mm", 0.5, "Half width of the band around the line checked for holes, mm."),
+                Parameter::new("min_angle_deg", 25.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
+                Parameter::new("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
+                Parameter::new("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
             ],
         }
     }
@@ -166,7 +158,7 @@ fn check_tooth(
         radius,
         (-7.0, 9.0),
     );
-    let edge = hood.mean_edge(scan.positions());
+    let edge = hood.mean_edge();
     let settings = settings(ctx, edge);
     let snapped = prep.given.as_ref().map(|line| snap(scan, line));
     let boundary: Vec<[f32; 3]> = hood
@@ -195,10 +187,11 @@ fn check_tooth(
         arch_s,
         half_width: width / 2.0,
     };
-    let line = margin_line(prep.tooth, &traced.stations, snapped.map(|(_, o)| o));
-    let findings = stretches(&traced.stations, min_segment)
+    let along = Along::new(&traced.stations);
+    let line = margin_line(prep.tooth, &along, snapped.map(|(_, o)| o));
+    let findings = stretches(&along, min_segment)
         .into_iter()
-        .map(|s| finding(prep.tooth, &traced.stations, &s, &line, &where_))
+        .map(|s| finding(prep.tooth, &along, &s, &line, &where_))
         .collect();
     (findings, Some(line))
 }
@@ -228,40 +221,55 @@ fn with_tooth(mut f: Finding, tooth: u8) -> Finding {
     f
 }
 
-/// Cumulative arc length at each station, and the total (closed).
-fn arcs(stations: &[Station]) -> (Vec<f32>, f32) {
-    let mut acc = Vec::with_capacity(stations.len());
-    let mut s = 0.0;
-    for i in 0..stations.len() {
-        acc.push(s);
-        let (a, b) = (stations[i].point, stations[(i + 1) % stations.len()].point);
-        s += (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt();
-    }
-    (acc, s)
+/// The stations of a traced line with their cumulative arc length (closed line).
+struct Along<'t> {
+    stations: &'t [Station],
+    /// Arc length at each station from station 0, mm.
+    acc: Vec<f32>,
+    /// The whole closed line, mm.
+    total: f32,
 }
 
-fn margin_line(tooth: u8, stations: &[Station], offset: Option<f32>) -> MarginLine {
-    let (acc, total) = arcs(stations);
-    let step = |i: usize| {
-        let next = if i + 1 == stations.len() {
-            total
-        } else {
-            acc[i + 1]
-        };
-        next - acc[i]
-    };
+impl<'t> Along<'t> {
+    fn new(stations: &'t [Station]) -> Self {
+        let mut acc = Vec::with_capacity(stations.len());
+        let mut s = 0.0;
+        for i in 0..stations.len() {
+            acc.push(s);
+            let (a, b) = (stations[i].point, stations[(i + 1) % stations.len()].point);
+            s += (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt();
+        }
+        Self {
+            stations,
+            acc,
+            total: s,
+        }
+    }
+
+    /// Arc length of the `len` stations' stretch from `start` (circular).
+    fn length(&self, start: usize, len: usize) -> f32 {
+        let n = self.stations.len();
+        if len >= n {
+            return self.total;
+        }
+        (self.acc[(start + len) % n] - self.acc[start]).rem_euclid(self.total)
+    }
+}
+
+fn margin_line(tooth: u8, along: &Along<'_>, offset: Option<f32>) -> MarginLine {
+    let stations = along.stations;
     let of = |pred: &dyn Fn(&Station) -> bool| {
         let l: f32 = (0..stations.len())
             .filter(|&i| pred(&stations[i]))
-            .map(step)
+            .map(|i| along.length(i, 1))
             .sum();
-        l / total.max(1e-6)
+        l / along.total.max(1e-6)
     };
     MarginLine {
         tooth,
         scan: 0,
         points: stations.iter().map(|s| s.point).collect(),
-        length_mm: total,
+        length_mm: along.total,
         source: if offset.is_some() { "case" } else { "detected" }.into(),
         confidence: of(&|s| s.crisp),
         captured_fraction: of(&|s| s.state == State::Captured),
@@ -278,9 +286,9 @@ struct Stretch {
 
 /// Runs of uncaptured stations at least `min_mm` long (circular; a run through station 0
 /// is one run).
-fn stretches(stations: &[Station], min_mm: f32) -> Vec<Stretch> {
+fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
+    let stations = along.stations;
     let n = stations.len();
-    let (acc, total) = arcs(stations);
     let Some(anchor) = (0..n).find(|&i| stations[i].state != stations[(i + n - 1) % n].state)
     else {
         // One state all round.
@@ -302,9 +310,7 @@ fn stretches(stations: &[Station], min_mm: f32) -> Vec<Stretch> {
         while i + len < n && stations[(anchor + i + len) % n].state == state {
             len += 1;
         }
-        let end = (start + len) % n;
-        let length = (acc[end] - acc[start]).rem_euclid(total);
-        if state != State::Captured && length >= min_mm {
+        if state != State::Captured && along.length(start, len) >= min_mm {
             out.push(Stretch { state, start, len });
         }
         i += len;
@@ -354,19 +360,16 @@ impl Orientation<'_, '_, '_> {
 
 fn finding(
     tooth: u8,
-    stations: &[Station],
+    along: &Along<'_>,
     s: &Stretch,
     line: &MarginLine,
     where_: &Orientation<'_, '_, '_>,
 ) -> Finding {
+    let stations = along.stations;
     let n = stations.len();
-    let (acc, total) = arcs(stations);
+    let (acc, total) = (&along.acc, along.total);
     let end = (s.start + s.len) % n;
-    let length = if s.len == n {
-        total
-    } else {
-        (acc[end] - acc[s.start]).rem_euclid(total)
-    };
+    let length = along.length(s.start, s.len);
     let mid = &stations[(s.start + s.len / 2) % n];
     let path: Vec<[f32; 3]> = (0..=s.len.min(n - 1))
         .map(|k| stations[(s.start + k) % n].point)

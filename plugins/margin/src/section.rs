@@ -78,46 +78,106 @@ pub struct Chain {
     pub vertices: Vec<u32>,
 }
 
-/// The mesh around one tooth, in its cylindrical frame.
-pub struct Neighbourhood<'s> {
-    local: HashMap<u32, [f32; 3]>,
+/// The mesh around one tooth, in its cylindrical frame, with its triangles bucketed by the
+/// angles they span so a section visits only the triangles it can cut.
+pub struct Neighbourhood {
+    /// Local `(x, y, z)` per kept vertex.
+    local: Vec<[f32; 3]>,
+    /// The scan's vertex index per kept vertex.
+    global: Vec<u32>,
+    /// Kept triangles, in kept-vertex indices.
     triangles: Vec<[u32; 3]>,
-    _scan: std::marker::PhantomData<&'s ()>,
+    /// Triangles whose angular span covers each bucket.
+    buckets: Vec<Vec<u32>>,
+    /// Triangles around the axis itself (they span every angle).
+    around_axis: Vec<u32>,
 }
 
-impl<'s> Neighbourhood<'s> {
+/// Angular buckets (0.5° each).
+const BUCKETS: usize = 720;
+
+impl Neighbourhood {
     /// The triangles with every vertex within `radius` of the axis and within `[below,
     /// above]` along it.
     pub fn new(
         frame: &ToothFrame,
-        positions: &'s [[f32; 3]],
-        triangles: &'s [[u32; 3]],
+        positions: &[[f32; 3]],
+        triangles: &[[u32; 3]],
         radius: f32,
         (below, above): (f32, f32),
     ) -> Self {
-        let mut local = HashMap::new();
-        let mut kept = Vec::new();
-        let inside = |v: u32, local: &mut HashMap<u32, [f32; 3]>| -> bool {
-            if local.contains_key(&v) {
-                return true;
+        const UNSEEN: u32 = u32::MAX;
+        const OUTSIDE: u32 = u32::MAX - 1;
+        let mut slot = vec![UNSEEN; positions.len()];
+        let mut hood = Self {
+            local: Vec::new(),
+            global: Vec::new(),
+            triangles: Vec::new(),
+            buckets: vec![Vec::new(); BUCKETS],
+            around_axis: Vec::new(),
+        };
+        let mut keep = |v: u32, hood: &mut Self| -> Option<u32> {
+            let s = slot.get_mut(v as usize)?;
+            if *s == UNSEEN {
+                let l = frame.local(positions[v as usize]);
+                let inside =
+                    l[0] * l[0] + l[1] * l[1] <= radius * radius && (below..=above).contains(&l[2]);
+                *s = if inside {
+                    hood.local.push(l);
+                    hood.global.push(v);
+                    (hood.local.len() - 1) as u32
+                } else {
+                    OUTSIDE
+                };
             }
-            let l = frame.local(positions[v as usize]);
-            let ok =
-                l[0] * l[0] + l[1] * l[1] <= radius * radius && (below..=above).contains(&l[2]);
-            if ok {
-                local.insert(v, l);
-            }
-            ok
+            (*s != OUTSIDE).then_some(*s)
         };
         for t in triangles {
-            if t.iter().all(|&v| inside(v, &mut local)) {
-                kept.push(*t);
-            }
+            let (Some(a), Some(b), Some(c)) = (
+                keep(t[0], &mut hood),
+                keep(t[1], &mut hood),
+                keep(t[2], &mut hood),
+            ) else {
+                continue;
+            };
+            hood.triangles.push([a, b, c]);
         }
-        Self {
-            local,
-            triangles: kept,
-            _scan: std::marker::PhantomData,
+        hood.bucket();
+        hood
+    }
+
+    /// Files each triangle under the buckets its angular span covers.
+    fn bucket(&mut self) {
+        let tau = std::f32::consts::TAU;
+        let width = tau / BUCKETS as f32;
+        for (i, t) in self.triangles.iter().enumerate() {
+            let mut angles = t.map(|v| {
+                let l = self.local[v as usize];
+                l[1].atan2(l[0]).rem_euclid(tau)
+            });
+            angles.sort_by(f32::total_cmp);
+            // The smallest arc holding all three: the circle minus its largest empty gap.
+            let gaps = [
+                angles[1] - angles[0],
+                angles[2] - angles[1],
+                angles[0] + tau - angles[2],
+            ];
+            let (largest, gap) = gaps
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or((0, 0.0), |(k, g)| (k, *g));
+            let span = tau - gap;
+            if span >= std::f32::consts::PI {
+                self.around_axis.push(i as u32);
+                continue;
+            }
+            let start = angles[(largest + 1) % 3];
+            let first = (start / width) as usize;
+            let last = ((start + span) / width) as usize;
+            for b in first..=last {
+                self.buckets[b % BUCKETS].push(i as u32);
+            }
         }
     }
 
@@ -125,10 +185,13 @@ impl<'s> Neighbourhood<'s> {
     pub fn section(&self, theta: f32) -> Vec<Chain> {
         let (s, c) = theta.sin_cos();
         let side = |l: &[f32; 3]| c * l[1] - s * l[0];
+        let tau = std::f32::consts::TAU;
+        let bucket = ((theta.rem_euclid(tau) / tau) * BUCKETS as f32) as usize % BUCKETS;
         let mut segments: Vec<[(u32, u32); 2]> = Vec::new();
         let mut points: HashMap<(u32, u32), ([f32; 2], u32)> = HashMap::new();
-        for t in &self.triangles {
-            let l = t.map(|v| self.local[&v]);
+        for &i in self.buckets[bucket].iter().chain(&self.around_axis) {
+            let t = self.triangles[i as usize];
+            let l = t.map(|v| self.local[v as usize]);
             let d = l.map(|p| side(&p));
             let mut ends = Vec::with_capacity(2);
             for k in 0..3 {
@@ -138,7 +201,7 @@ impl<'s> Neighbourhood<'s> {
                     let p: [f32; 3] = std::array::from_fn(|i| l[a][i] + w * (l[b][i] - l[a][i]));
                     let rho = c * p[0] + s * p[1];
                     let key = (t[a].min(t[b]), t[a].max(t[b]));
-                    let nearest = if w < 0.5 { t[a] } else { t[b] };
+                    let nearest = self.global[if w < 0.5 { t[a] } else { t[b] } as usize];
                     points.insert(key, ([rho, p[2]], nearest));
                     ends.push((key, rho));
                 }
@@ -198,19 +261,22 @@ fn chains(
     out
 }
 
-impl Neighbourhood<'_> {
-    /// The vertices it holds.
+impl Neighbourhood {
+    /// The scan's indices of the vertices it holds.
     pub fn vertices(&self) -> impl Iterator<Item = u32> + '_ {
-        self.local.keys().copied()
+        self.global.iter().copied()
     }
 
     /// Mean edge length of its triangles, mm.
-    pub fn mean_edge(&self, positions: &[[f32; 3]]) -> f32 {
+    pub fn mean_edge(&self) -> f32 {
         let mut sum = 0.0f64;
         let mut n = 0usize;
         for t in &self.triangles {
             for k in 0..3 {
-                let (a, b) = (positions[t[k] as usize], positions[t[(k + 1) % 3] as usize]);
+                let (a, b) = (
+                    self.local[t[k] as usize],
+                    self.local[t[(k + 1) % 3] as usize],
+                );
                 sum += f64::from((0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f32>().sqrt());
                 n += 1;
             }

@@ -76,7 +76,7 @@ struct Candidate {
 /// positions near the tooth.
 pub fn trace(
     frame: &ToothFrame,
-    hood: &Neighbourhood<'_>,
+    hood: &Neighbourhood,
     settings: &Settings,
     given: Option<&[[f32; 3]]>,
     boundary: &[[f32; 3]],

@@ -81,23 +81,21 @@ impl Analyzer for Spikes {
             kinds: vec![FindingKind::Spike],
             needs: vec![imprint_core::derived::DerivedKind::Adjacency],
             parameters: vec![
-                Parameter {
-                    name: "isolation".into(),
-                    default: serde_json::json!(2.5),
-                    description: "A spike must stand this many times further off its ring than \
+                Parameter::new(
+                    "isolation",
+                    2.5,
+                    "A spike must stand this many times further off its ring than \
                                   any neighbour does from its own (a true spike shifts its \
                                   neighbours' rings by ~1/6 of its height; a crease shifts them \
-                                  as much as the vertex)."
-                        .into(),
-                },
-                Parameter {
-                    name: "min_ratio".into(),
-                    default: serde_json::json!(1.5),
-                    description: "A vertex is a spike when its offset from its one-ring's centre \
+                                  as much as the vertex).",
+                ),
+                Parameter::new(
+                    "min_ratio",
+                    1.5,
+                    "A vertex is a spike when its offset from its one-ring's centre \
                               exceeds this many times the ring's radius (smooth anatomy stays \
-                              below ~0.3; a star stands several radii off)."
-                        .into(),
-                },
+                              below ~0.3; a star stands several radii off).",
+                ),
             ],
         }
     }

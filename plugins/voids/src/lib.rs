@@ -33,14 +33,6 @@ use policy::{Policy, Thresholds};
 #[derive(Default)]
 struct Voids;
 
-fn parameter(name: &str, default: f64, description: &str) -> Parameter {
-    Parameter {
-        name: name.into(),
-        default: serde_json::json!(default),
-        description: description.into(),
-    }
-}
-
 impl Analyzer for Voids {
     fn manifest(&self) -> Manifest {
         Manifest {
@@ -56,13 +48,13 @@ impl Analyzer for Voids {
                 DerivedKind::ToothMap,
             ],
             parameters: vec![
-                parameter("min_hole_mm", 0.3, "Smallest hole reported (across), mm."),
-                parameter("major_hole_on_tooth_mm", 1.0, "A hole on a tooth this wide needs review (a cusp tip or a contact area)."),
-                parameter("major_hole_on_gingiva_mm", 3.0, "A hole on the gingiva this wide needs review (a denture or tray border loses its seat)."),
-                parameter("major_bubble_on_tooth_mm", 0.5, "A void or nodule on a tooth this wide needs review (~10x a crown's fit tolerance)."),
-                parameter("min_bubble_depth_mm", 0.05, "Smallest void depth or nodule height reported, mm (raised to 4x the scan's noise)."),
-                parameter("min_bubble_mm", 0.3, "Smallest void or nodule reported (across), mm (raised to 3 edge lengths)."),
-                parameter("max_bubble_mm", 2.5, "Wider round departures are not bubbles (cusps and fossae are 2.5 mm and wider; a wider distortion is another defect)."),
+                Parameter::new("min_hole_mm", 0.3, "Smallest hole reported (across), mm."),
+                Parameter::new("major_hole_on_tooth_mm", 1.0, "A hole on a tooth this wide needs review (a cusp tip or a contact area)."),
+                Parameter::new("major_hole_on_gingiva_mm", 3.0, "A hole on the gingiva this wide needs review (a denture or tray border loses its seat)."),
+                Parameter::new("major_bubble_on_tooth_mm", 0.5, "A void or nodule on a tooth this wide needs review (~10x a crown's fit tolerance)."),
+                Parameter::new("min_bubble_depth_mm", 0.05, "Smallest void depth or nodule height reported, mm (raised to 4x the scan's noise)."),
+                Parameter::new("min_bubble_mm", 0.3, "Smallest void or nodule reported (across), mm (raised to 3 edge lengths)."),
+                Parameter::new("max_bubble_mm", 2.5, "Wider round departures are not bubbles (cusps and fossae are 2.5 mm and wider; a wider distortion is another defect)."),
             ],
         }
     }
