@@ -54,9 +54,28 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// assert!((polyline_distance([-0.5, 0.5, 0.0], &square, false) - 0.7071).abs() < 1e-3);
 /// ```
 pub fn polyline_distance(p: [f32; 3], line: &[[f32; 3]], closed: bool) -> f32 {
+    polyline_project(p, line, closed).map_or(f32::INFINITY, |(d, _, _)| d)
+}
+
+/// The point of a polyline nearest to `p`: `(distance, segment, fraction)`, the segment
+/// from point `segment` to the next and the fraction along it; `None` for an empty line.
+///
+/// ```
+/// use imprint_core::util::polyline_project;
+/// let l = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [2.0, 2.0, 0.0]];
+/// let (d, seg, f) = polyline_project([2.5, 1.5, 0.0], &l, false).unwrap();
+/// assert_eq!(seg, 1);
+/// assert!((d - 0.5).abs() < 1e-6 && (f - 0.75).abs() < 1e-6);
+/// ```
+pub fn polyline_project(p: [f32; 3], line: &[[f32; 3]], closed: bool) -> Option<(f32, usize, f32)> {
     let n = line.len();
+    let first = line.first()?;
+    let mut best = (
+        (0..3).map(|c| (p[c] - first[c]).powi(2)).sum::<f32>(),
+        0,
+        0.0,
+    );
     let segments = if closed { n } else { n.saturating_sub(1) };
-    let mut best = f32::INFINITY;
     for i in 0..segments {
         let (a, b) = (line[i], line[(i + 1) % n]);
         let d: [f32; 3] = std::array::from_fn(|c| b[c] - a[c]);
@@ -67,10 +86,9 @@ pub fn polyline_distance(p: [f32; 3], line: &[[f32; 3]], closed: bool) -> f32 {
             0.0
         };
         let dist2: f32 = (0..3).map(|c| (p[c] - a[c] - f * d[c]).powi(2)).sum();
-        best = best.min(dist2);
+        if dist2 < best.0 {
+            best = (dist2, i, f);
+        }
     }
-    if n == 1 {
-        best = (0..3).map(|c| (p[c] - line[0][c]).powi(2)).sum();
-    }
-    best.sqrt()
+    Some((best.0.sqrt(), best.1, best.2))
 }

@@ -411,8 +411,15 @@ fn run_eval(truth: &std::path::Path, report: &std::path::Path, json: bool) -> an
     let findings: Vec<imprint_core::finding::Finding> =
         serde_json::from_value(r["findings"].clone()).map_err(|e| bad(report, e))?;
     let findings: Vec<_> = findings.into_iter().filter(|f| f.scan == 0).collect();
+    // Reports from before margin lines existed have none.
+    let lines: Vec<imprint_core::finding::MarginLine> = match &r["margin_lines"] {
+        serde_json::Value::Null => Vec::new(),
+        v => serde_json::from_value(v.clone()).map_err(|e| bad(report, e))?,
+    };
+    let lines: Vec<_> = lines.into_iter().filter(|l| l.scan == 0).collect();
     let decision = r["decision"].as_str().map(str::to_string);
-    let score = imprint_phantom::eval::score(&t, &findings, decision);
+    let score =
+        imprint_phantom::eval::score(&t, &findings, decision).with_margins(&t, &findings, &lines);
     if json {
         println!("{}", serde_json::to_string_pretty(&score)?);
     } else {

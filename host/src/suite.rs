@@ -40,11 +40,17 @@ pub fn run_suite(
             .into_iter()
             .filter(|f| f.scan == 0)
             .collect();
-        scores.push((
-            group,
-            phantom_spec.seed,
-            score(&phantom.truth, &findings, decision),
-        ));
+        let lines: Vec<_> = report
+            .margin_lines
+            .into_iter()
+            .filter(|l| l.scan == 0)
+            .collect();
+        let s = score(&phantom.truth, &findings, decision).with_margins(
+            &phantom.truth,
+            &findings,
+            &lines,
+        );
+        scores.push((group, phantom_spec.seed, s));
     }
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
     let mut total = aggregate(&all);

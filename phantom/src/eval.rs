@@ -69,6 +69,10 @@ pub struct Score {
     pub expected_decision: ExpectedDecision,
     /// The report's decision, if it has one.
     pub decision: Option<String>,
+    /// Per true preparation: its margin line and flaws against the report's (see
+    /// [`crate::marginscore`]); set by [`Score::with_margins`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub margins: Vec<crate::marginscore::PreparationScore>,
 }
 
 fn name(kind: FindingKind) -> String {
@@ -180,6 +184,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         false_alarms,
         expected_decision: truth.decision,
         decision,
+        margins: Vec::new(),
     }
 }
 
@@ -213,6 +218,18 @@ pub fn kind_table(kinds: &BTreeMap<String, KindScore>) -> String {
 }
 
 impl Score {
+    /// Adds the margin scores of the report's margin `findings` and `lines` (see
+    /// [`crate::marginscore::score_margins`]).
+    pub fn with_margins(
+        mut self,
+        truth: &Truth,
+        findings: &[Finding],
+        lines: &[imprint_core::finding::MarginLine],
+    ) -> Self {
+        self.margins = crate::marginscore::score_margins(truth, findings, lines);
+        self
+    }
+
     /// A table for a terminal.
     pub fn to_text(&self) -> String {
         use std::fmt::Write;
@@ -230,6 +247,7 @@ impl Score {
             self.decision.as_deref().unwrap_or("-"),
             self.expected_decision
         );
+        s.push_str(&crate::marginscore::MarginSuiteScore::of(&self.margins).to_text());
         s
     }
 }

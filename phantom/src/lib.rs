@@ -17,6 +17,7 @@ pub mod arch;
 pub mod defects;
 pub mod eval;
 pub mod mapscore;
+pub mod marginscore;
 mod output;
 pub mod prep;
 pub mod suite;
@@ -151,7 +152,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
 }
 
 /// Prepares `count` premolars or molars for crowns: shoulder or chamfer, the finish line
-/// 0.3–0.8 mm above the gingival level, 0.8–1.2 mm of axial reduction; then lays `flaws`
+/// 0.5–1.2 mm above the gingival level, 0.8–1.2 mm of axial reduction; then lays `flaws`
 /// margin flaws (tissue, blur or hole, drawn in turn) on the prepared teeth, apart from
 /// each other.
 fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, flaws: u32, rng: &mut impl Rng) {
@@ -171,7 +172,7 @@ fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, flaws: u32, rng: &
             } else {
                 arch::Finish::Chamfer
             },
-            margin_height: rng.random_range(0.3..0.8),
+            margin_height: rng.random_range(0.5..1.2),
             reduction: rng.random_range(0.8..1.2),
             flaws: Vec::new(),
         });

@@ -12,8 +12,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// Horizontal run of the exposed root surface below the finish line, mm (a retracted sulcus:
-/// the root drops 0.3–0.8 mm over this run, 55–75° steep).
-pub const ROOT_RUN: f32 = 0.2;
+/// the root drops 0.5–1.2 mm over this run, 55–74° steep; at least two edge lengths of a
+/// 400k-triangle arch, so the crease is resolved).
+pub const ROOT_RUN: f32 = 0.35;
 /// How far inside the natural crown's outline the finish line lies, mm: the preparation
 /// reduces the proximal surfaces too, so the line stands clear of the neighbouring teeth.
 pub const INSET: f32 = 0.6;

@@ -24,6 +24,10 @@ pub struct Group {
     /// What was scanned.
     #[serde(default)]
     pub scanned: Scanned,
+    /// Approximate triangles per phantom, when not the suite's (e.g. finer meshes for
+    /// margin lines, as an intraoral scanner captures a preparation).
+    #[serde(default)]
+    pub triangles: Option<usize>,
 }
 
 fn random() -> String {
@@ -64,7 +68,7 @@ impl SuiteSpec {
                 (g.first_seed..g.first_seed + g.count).map(move |seed| {
                     let spec = PhantomSpec {
                         seed,
-                        triangles: self.triangles,
+                        triangles: g.triangles.unwrap_or(self.triangles),
                         jaw: None,
                         defects: DefectMix::parse(&g.defects).ok().flatten(),
                         scanned: g.scanned,
@@ -77,15 +81,6 @@ impl SuiteSpec {
     }
 }
 
-/// Margin-line agreement (filled once margins are detected; `null` until then).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MarginLineScore {
-    /// Mean distance from detected to true margin, mm.
-    pub mean_distance_mm: Option<f64>,
-    /// 95th percentile of that distance, mm.
-    pub p95_distance_mm: Option<f64>,
-}
-
 /// A whole suite's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuiteScore {
@@ -95,8 +90,8 @@ pub struct SuiteScore {
     pub clean: usize,
     /// Per finding kind, summed over phantoms; errors are medians over all matches.
     pub kinds: BTreeMap<String, KindScore>,
-    /// Margin lines.
-    pub margin_line: MarginLineScore,
+    /// Margin lines and flaws of every prepared tooth.
+    pub margins: crate::marginscore::MarginSuiteScore,
     /// False alarms per clean control (mean).
     pub false_alarms_per_clean_scan: Option<f64>,
     /// Fraction of matches with the right tooth.
@@ -145,7 +140,7 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
         phantoms: scores.len(),
         clean: clean.len(),
         kinds,
-        margin_line: MarginLineScore::default(),
+        margins: crate::marginscore::MarginSuiteScore::of(scores.iter().flat_map(|s| &s.margins)),
         false_alarms_per_clean_scan: (!clean.is_empty()).then(|| {
             clean.iter().map(|s| s.false_alarms).sum::<usize>() as f64 / clean.len() as f64
         }),
@@ -177,6 +172,7 @@ impl SuiteScore {
             "decisions (truth -> report): {:?}",
             self.decision_confusion
         );
+        s.push_str(&self.margins.to_text());
         if let Some(m) = &self.tooth_map {
             s.push_str(&m.to_text());
         }

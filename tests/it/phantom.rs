@@ -326,10 +326,7 @@ defects = "clean"
         .flat_map(|r| r.values())
         .sum();
     assert_eq!(decisions, 4);
-    assert!(
-        total.margin_line.mean_distance_mm.is_none(),
-        "no margins yet"
-    );
+    assert_eq!(total.margins.preparations, 0, "no prepared teeth here");
 
     let err = SuiteSpec::parse("triangles = 1000\n[[group]]\nname = \"x\"\nfirst_seed = 1\ncount = 1\ndefects = \"bubbles=3\"\n");
     assert!(err.is_err_and(|e| e.contains("unknown defect kind")));

@@ -16,12 +16,14 @@
 //! Every uncaptured stretch of a crown or bridge margin is critical (DOMAIN.md: labs treat any
 //! uncaptured segment as a rescan).
 //!
-//! **Defaults.** A crisp line: the two surfaces meet at ≥ 25° (a chamfer meets the root at
-//! 35–60°, a shoulder at 60–90°), and ≥ 60% of the turn happens within the fine scale (0.15
+//! **Defaults.** A crisp line: the two surfaces, fitted over 0.3 mm each side, meet at ≥ 20°
+//! (a chamfer meets the root at 20–60° measured so, a shoulder at 45–90°; a rounded edge
+//! still turns, so sharpness is judged by the next test), and ≥ 60% of the turn happens within the fine scale (0.15
 //! mm or 0.6 edge lengths) rather than over the wide one (0.4 mm). The hole band is 0.5 mm
 //! each side of the line (the band; a crown's margin needs that much to seat).
 //! Stretches shorter than 0.3 mm are not reported (three stations: within the noise of the
-//! trace).
+//! trace), nor counted as uncaptured, unless they hold a hole; captured blips that short do
+//! not split an uncaptured stretch.
 
 pub mod section;
 pub mod trace;
@@ -59,7 +61,7 @@ impl Analyzer for Margin {
             ],
             parameters: vec![
                 Parameter::new("band_mm", 0.5, "Half width of the band around the line checked for holes, mm."),
-                Parameter::new("min_angle_deg", 25.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
+                Parameter::new("min_angle_deg", 20.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
                 Parameter::new("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
                 Parameter::new("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
             ],
@@ -123,7 +125,7 @@ fn settings(ctx: &Context<'_, '_>, edge: f32) -> Settings {
         sections: 360,
         wide_mm: 0.4,
         fine_mm: (0.6 * edge).max(0.15),
-        min_angle_deg: p("min_angle_deg", 25.0),
+        min_angle_deg: p("min_angle_deg", 20.0),
         min_sharpness: p("min_sharpness", 0.6),
         band_mm: p("band_mm", 0.5),
     }
@@ -188,10 +190,11 @@ fn check_tooth(
         half_width: width / 2.0,
     };
     let along = Along::new(&traced.stations);
-    let line = margin_line(prep.tooth, &along, snapped.map(|(_, o)| o));
-    let findings = stretches(&along, min_segment)
-        .into_iter()
-        .map(|s| finding(prep.tooth, &along, &s, &line, &where_))
+    let uncaptured = stretches(&along, min_segment);
+    let line = margin_line(prep.tooth, &along, &uncaptured, snapped.map(|(_, o)| o));
+    let findings = uncaptured
+        .iter()
+        .map(|s| finding(prep.tooth, &along, s, &line, &where_))
         .collect();
     (findings, Some(line))
 }
@@ -256,7 +259,12 @@ impl<'t> Along<'t> {
     }
 }
 
-fn margin_line(tooth: u8, along: &Along<'_>, offset: Option<f32>) -> MarginLine {
+fn margin_line(
+    tooth: u8,
+    along: &Along<'_>,
+    uncaptured: &[Stretch],
+    offset: Option<f32>,
+) -> MarginLine {
     let stations = along.stations;
     let of = |pred: &dyn Fn(&Station) -> bool| {
         let l: f32 = (0..stations.len())
@@ -272,50 +280,98 @@ fn margin_line(tooth: u8, along: &Along<'_>, offset: Option<f32>) -> MarginLine 
         length_mm: along.total,
         source: if offset.is_some() { "case" } else { "detected" }.into(),
         confidence: of(&|s| s.crisp),
-        captured_fraction: of(&|s| s.state == State::Captured),
+        captured_fraction: 1.0
+            - uncaptured
+                .iter()
+                .map(|s| along.length(s.start, s.len))
+                .sum::<f32>()
+                / along.total.max(1e-6),
         case_offset_mm: offset,
     }
 }
 
-/// A run of stations in one uncaptured state: `start..start + len` (circular).
+/// An uncaptured stretch of stations, `start..start + len` (circular), and what is wrong
+/// there.
 struct Stretch {
     state: State,
     start: usize,
     len: usize,
 }
 
-/// Runs of uncaptured stations at least `min_mm` long (circular; a run through station 0
-/// is one run).
-fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
-    let stations = along.stations;
-    let n = stations.len();
-    let Some(anchor) = (0..n).find(|&i| stations[i].state != stations[(i + n - 1) % n].state)
-    else {
-        // One state all round.
-        return match stations.first().map(|s| s.state) {
-            Some(State::Captured) | None => Vec::new(),
-            Some(state) => vec![Stretch {
-                state,
-                start: 0,
-                len: n,
-            }],
-        };
+/// Circular runs of equal values: `(start, len)`, one run for a constant sequence.
+fn runs<T: PartialEq>(v: &[T]) -> Vec<(usize, usize)> {
+    let n = v.len();
+    let Some(anchor) = (0..n).find(|&i| v[i] != v[(i + n - 1) % n]) else {
+        return if n == 0 { Vec::new() } else { vec![(0, n)] };
     };
     let mut out = Vec::new();
     let mut i = 0;
     while i < n {
         let start = (anchor + i) % n;
-        let state = stations[start].state;
-        let mut len = 1;
-        while i + len < n && stations[(anchor + i + len) % n].state == state {
-            len += 1;
-        }
-        if state != State::Captured && along.length(start, len) >= min_mm {
-            out.push(Stretch { state, start, len });
-        }
+        let len = (0..n - i)
+            .take_while(|&k| v[(start + k) % n] == v[start])
+            .count();
+        out.push((start, len));
         i += len;
     }
     out
+}
+
+/// The uncaptured stretches worth reporting. Captured blips shorter than `min_mm` inside an
+/// uncaptured stretch do not split it, and uncaptured blips shorter than `min_mm` (noise of
+/// the trace) are not reported, unless they hold a hole. A stretch is named by its worst
+/// verdict: a hole if it has one, else the verdict covering most of it.
+fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
+    let stations = along.stations;
+    let n = stations.len();
+    let mut bad: Vec<bool> = stations
+        .iter()
+        .map(|s| s.state != State::Captured)
+        .collect();
+    for (start, len) in runs(&bad) {
+        if !bad[start] && len < n && along.length(start, len) < min_mm {
+            (0..len).for_each(|k| bad[(start + k) % n] = true);
+        }
+    }
+    let holed =
+        |start: usize, len: usize| (0..len).any(|k| stations[(start + k) % n].state == State::Hole);
+    for (start, len) in runs(&bad) {
+        if bad[start] && along.length(start, len) < min_mm && !holed(start, len) {
+            (0..len).for_each(|k| bad[(start + k) % n] = false);
+        }
+    }
+    runs(&bad)
+        .into_iter()
+        .filter(|&(start, _)| bad[start])
+        .map(|(start, len)| Stretch {
+            state: worst(along, start, len),
+            start,
+            len,
+        })
+        .collect()
+}
+
+/// The verdict naming a stretch: `Hole` if any station has one, else the uncaptured verdict
+/// covering the most length.
+fn worst(along: &Along<'_>, start: usize, len: usize) -> State {
+    let n = along.stations.len();
+    let states = (0..len).map(|k| ((start + k) % n, along.stations[(start + k) % n].state));
+    if states.clone().any(|(_, s)| s == State::Hole) {
+        return State::Hole;
+    }
+    [State::Tissue, State::Blur, State::Gap]
+        .into_iter()
+        .max_by(|a, b| {
+            let of = |x: State| -> f32 {
+                states
+                    .clone()
+                    .filter(|&(_, s)| s == x)
+                    .map(|(i, _)| along.length(i, 1))
+                    .sum()
+            };
+            of(*a).total_cmp(&of(*b))
+        })
+        .unwrap_or(State::Gap)
 }
 
 /// Where on the tooth a point lies, in words.

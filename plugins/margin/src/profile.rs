@@ -7,6 +7,11 @@ use crate::section::Chain;
 /// Resampling step along a profile, mm.
 const STEP: f32 = 0.02;
 
+/// Length of profile each side of a kink that the corner fit uses, mm: short enough that a
+/// concave chamfer still reads as its slope at the line, long enough to span ~2 edges of a
+/// fine scan.
+const FIT_MM: f32 = 0.3;
+
 /// A profile resampled at [`STEP`] along its arc, with the nearest vertex per sample.
 pub struct Profile {
     /// Samples `(rho, z)`.
@@ -98,7 +103,7 @@ impl Profile {
                         f(a).total_cmp(&f(b))
                     })
                     .unwrap_or(i);
-                let (at, fitted) = self.fit_corner(j, wide);
+                let (at, fitted) = self.fit_corner(j, FIT_MM);
                 out.push(Kink {
                     at,
                     wide_deg: turn[i],
@@ -120,7 +125,7 @@ impl Profile {
         let k = |mm: f32| (mm / STEP).round() as usize;
         let gap = k(0.06);
         let inner = &self.points[j.saturating_sub(k(wide))..j.saturating_sub(gap)];
-        let outer_end = (j + k(0.3)).min(self.points.len());
+        let outer_end = (j + k(wide)).min(self.points.len());
         let outer = &self.points[(j + gap).min(outer_end)..outer_end];
         let here = self.points[j];
         let (Some(a), Some(b)) = (Line::fit(inner), Line::fit(outer)) else {

@@ -53,6 +53,8 @@ pub struct Station {
     pub vertex: Option<u32>,
     /// Verdict.
     pub state: State,
+    /// The verdict had there been no hole nearby.
+    pub without_hole: State,
     /// The kink's fitted angle there, degrees (0 without one).
     pub angle_deg: f32,
     /// A crisp kink was found on the line here.
@@ -64,6 +66,13 @@ pub struct Trace {
     /// One station per section, in angle order.
     pub stations: Vec<Station>,
 }
+
+/// Cost of a kink in the line before its reward for turning: kinks turning less than ~24°
+/// (the occlusal table's edge, the gingival crest) earn nothing, so the line does not detour
+/// over them where the finish line itself is missing.
+const KINK_BASE: f32 = 0.8;
+/// Cost of entering or leaving a run of sections without a kink on the line.
+const ENTER_COST: f32 = 1.0;
 
 /// The per-section candidates before the reference line exists.
 struct Candidate {
@@ -100,43 +109,56 @@ pub fn trace(
         Some(line) => reference_from_line(frame, line, &thetas)?,
         None => reference_from_kinks(&candidates, settings)?,
     };
-    let stations = thetas
+    let mut stations: Vec<Station> = thetas
         .iter()
         .zip(&candidates)
         .zip(&reference)
         .map(|((&theta, c), &r)| judge(frame, theta, c, r, settings, boundary))
         .collect();
+    narrow_holes(&mut stations, &candidates, &reference, settings.fine_mm);
     Some(Trace { stations })
 }
 
 /// The reference `(rho, z)` per section: one crisp kink per section (or none), chosen by
 /// dynamic programming around the tooth so the line runs smoothly (small steps between
-/// neighbouring sections), low (the finish line is the lowest loop of crisp kinks; the
-/// occlusal table's edge is another, millimetres higher), and through as many crisp kinks
-/// as it can. Sections left without one are interpolated. `None` when fewer than a quarter
-/// of the sections have one.
+/// neighbouring sections) through as many sharp kinks as it can: a kink's reward grows with
+/// its angle, since the finish line (chamfer or shoulder onto the root, 40–90°) turns more
+/// than the occlusal table's edge above it or the gingival crest below it (20–30°). A slight
+/// preference for lower kinks breaks ties toward the root. Sections left without one are
+/// interpolated. `None` when fewer than a quarter of the sections have one.
 fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option<Vec<[f32; 2]>> {
     let n = candidates.len();
-    let crisp: Vec<Vec<[f32; 2]>> = candidates
+    let crisp: Vec<Vec<([f32; 2], f32)>> = candidates
         .iter()
         .map(|c| {
             c.kinks
                 .iter()
                 .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
-                .map(|k| k.at)
+                .map(|k| (k.at, k.fitted_deg))
                 .collect()
         })
         .collect();
     let low = crisp
         .iter()
         .flatten()
-        .map(|p| p[1])
+        .map(|p| p.0[1])
         .min_by(f32::total_cmp)?;
-    let unary = |p: &[f32; 2]| -1.0 + 0.25 * (p[1] - low);
+    let rewards: Vec<Vec<f32>> = crisp
+        .iter()
+        .map(|ks| {
+            ks.iter()
+                .map(|(at, deg)| KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * (at[1] - low))
+                .collect()
+        })
+        .collect();
+    let crisp: Vec<Vec<[f32; 2]>> = crisp
+        .into_iter()
+        .map(|ks| ks.into_iter().map(|k| k.0).collect())
+        .collect();
     let step = |a: Option<[f32; 2]>, b: Option<[f32; 2]>| match (a, b) {
-        (Some(a), Some(b)) => (4.0 * dist(a, b)).min(3.0),
+        (Some(a), Some(b)) => (4.0 * dist(a, b)).min(8.0),
         (None, None) => 0.0,
-        _ => 0.3,
+        _ => ENTER_COST,
     };
     // Two laps round the tooth; the second lap's choices do not depend on where the first
     // one started.
@@ -145,10 +167,8 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
             .chain(crisp[k % n].iter().copied().map(Some))
             .collect()
     };
-    let mut cost: Vec<f32> = states(0)
-        .iter()
-        .map(|s| s.map_or(0.0, |p| unary(&p)))
-        .collect();
+    let unary = |k: usize, j: usize| j.checked_sub(1).map_or(0.0, |j| rewards[k % n][j]);
+    let mut cost: Vec<f32> = (0..states(0).len()).map(|j| unary(0, j)).collect();
     let mut back: Vec<Vec<usize>> = Vec::with_capacity(2 * n);
     let mut prev = states(0);
     back.push(vec![0; prev.len()]);
@@ -156,14 +176,14 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
         let here = states(k);
         let mut next_cost = Vec::with_capacity(here.len());
         let mut next_back = Vec::with_capacity(here.len());
-        for s in &here {
+        for (j, s) in here.iter().enumerate() {
             let (best, arg) = prev
                 .iter()
                 .enumerate()
                 .map(|(i, q)| (cost[i] + step(*q, *s), i))
                 .min_by(|a, b| a.0.total_cmp(&b.0))
                 .unwrap_or((0.0, 0));
-            next_cost.push(best + s.map_or(0.0, |p| unary(&p)));
+            next_cost.push(best + unary(k, j));
             next_back.push(arg);
         }
         cost = next_cost;
@@ -232,6 +252,55 @@ fn interpolate(known: &[Option<[f32; 2]>]) -> Vec<[f32; 2]> {
     out
 }
 
+/// A hole touching the band but not the line is a hole beside the line: its whole stretch
+/// of band stays `Hole`. A hole the line runs into is reported where the line is missing:
+/// within each run of `Hole` stations, only from the first to the last station without
+/// surface within `reach` of the line (the rest of the run gets the verdict its section
+/// would have had without the hole: captured, or whatever it shows).
+fn narrow_holes(
+    stations: &mut [Station],
+    candidates: &[Candidate],
+    reference: &[[f32; 2]],
+    reach: f32,
+) {
+    let n = stations.len();
+    let missing: Vec<bool> = candidates
+        .iter()
+        .zip(reference)
+        .map(|(c, &r)| {
+            !c.profiles
+                .iter()
+                .flat_map(|p| &p.points)
+                .any(|q| dist(*q, r) <= reach)
+        })
+        .collect();
+    let Some(anchor) = (0..n).find(|&i| stations[i].state != State::Hole) else {
+        return;
+    };
+    let mut i = 0;
+    while i < n {
+        let start = (anchor + i) % n;
+        if stations[start].state != State::Hole {
+            i += 1;
+            continue;
+        }
+        let run: Vec<usize> = (0..n - i)
+            .map(|k| (start + k) % n)
+            .take_while(|&k| stations[k].state == State::Hole)
+            .collect();
+        i += run.len();
+        let first = run.iter().position(|&k| missing[k]);
+        let last = run.iter().rposition(|&k| missing[k]);
+        if let (Some(first), Some(last)) = (first, last) {
+            for (j, &k) in run.iter().enumerate() {
+                if j < first || j > last {
+                    stations[k].state = stations[k].without_hole;
+                }
+            }
+        }
+    }
+}
+
 /// The verdict at one section, given the reference point `r`.
 fn judge(
     frame: &ToothFrame,
@@ -259,17 +328,16 @@ fn judge(
         .filter_map(|p| p.max_z_between(r[0] + 0.05, r[0] + 0.3))
         .fold(f32::NEG_INFINITY, f32::max);
     let blunt = c.kinks.iter().find(|k| near(k, 0.4));
-    let (state, at, angle) = if holed {
-        (State::Hole, r, 0.0)
-    } else if let Some(k) = crisp {
-        (State::Captured, k.at, k.fitted_deg)
+    let (plain, angle) = if let Some(k) = crisp {
+        (State::Captured, k.fitted_deg)
     } else if over > r[1] + 0.08 {
-        (State::Tissue, r, 0.0)
+        (State::Tissue, 0.0)
     } else if let Some(k) = blunt {
-        (State::Blur, r, k.fitted_deg)
+        (State::Blur, k.fitted_deg)
     } else {
-        (State::Gap, r, 0.0)
+        (State::Gap, 0.0)
     };
+    let at = crisp.map_or(r, |k| k.at);
     let vertex = crisp
         .or(blunt)
         .map(|k| k.vertex)
@@ -277,7 +345,8 @@ fn judge(
     Station {
         point: point_of(at),
         vertex,
-        state,
+        state: if holed { State::Hole } else { plain },
+        without_hole: plain,
         angle_deg: angle,
         crisp: crisp.is_some(),
     }
