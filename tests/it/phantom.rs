@@ -432,3 +432,110 @@ fn drag_marks_are_parallel_grooves_with_their_direction() {
         .iter()
         .all(|d| d.kind != FindingKind::DragMark));
 }
+
+/// A point at arc length `s` (mm) along a circle of radius 4 mm in the plane z = 0.
+fn on_circle(s: f32) -> [f32; 3] {
+    let a = s / 4.0;
+    [4.0 * a.cos(), 4.0 * a.sin(), 0.0]
+}
+
+#[test]
+fn the_margin_scorer_places_findings_on_the_true_line() {
+    use imprint_core::finding::MarginLine;
+    use imprint_phantom::marginscore::{score_margins, MarginSuiteScore};
+    let mut truth = generate(&spec(31, "preparations=1")).truth;
+    let total = 8.0 * std::f32::consts::PI;
+    let tooth = truth.preparations[0].tooth;
+    truth.preparations[0].margin = (0..400)
+        .map(|i| on_circle(total * i as f32 / 400.0))
+        .collect();
+    let flaw = |id: &str, kind, arc: [f32; 2]| imprint_phantom::truth::TrueDefect {
+        id: id.into(),
+        kind,
+        cause: None,
+        center: on_circle(arc[0]),
+        size_mm: 1.0,
+        depth_mm: 0.0,
+        tooth: Some(tooth),
+        severity: Severity::Critical,
+        resolvable: true,
+        vertices: Vec::new(),
+        direction: None,
+        arc: Some(arc),
+    };
+    // A blur over 2–4 mm, and a tissue stretch wrapping past the line's first point.
+    truth.defects = vec![
+        flaw("B", FindingKind::MarginBlur, [2.0, 4.0]),
+        flaw("T", FindingKind::MarginTissue, [total - 1.0, 0.5]),
+    ];
+    let stretch = |kind, from: f32, to: f32, id: &str| {
+        let mut f = finding(kind, on_circle(from), to - from, Some(tooth));
+        f.severity = Severity::Critical;
+        f.id = id.into();
+        f.path = (0..=10)
+            .map(|k| on_circle(from + (to - from) * k as f32 / 10.0))
+            .collect();
+        f
+    };
+    let findings = vec![
+        stretch(FindingKind::MarginBlur, 2.1, 3.8, "f1"),
+        // Reported as a gap: found, but the kind is wrong.
+        stretch(FindingKind::MarginGap, total - 0.8, total + 0.4, "f2"),
+        // Nothing there: a false critical finding.
+        stretch(FindingKind::MarginGap, 10.0, 11.0, "f3"),
+    ];
+    // The reported line 0.05 mm above the true one.
+    let line = MarginLine {
+        tooth,
+        scan: 0,
+        points: (0..200)
+            .map(|i| {
+                let p = on_circle(total * i as f32 / 200.0);
+                [p[0], p[1], 0.05]
+            })
+            .collect(),
+        length_mm: total,
+        source: "detected".into(),
+        confidence: 1.0,
+        captured_fraction: 0.85,
+        case_offset_mm: None,
+    };
+    let preps = score_margins(&truth, &findings, &[line]);
+    assert_eq!(preps.len(), 1);
+    let p = &preps[0];
+    assert!(!p.flaw_free && p.line_found);
+    let (mean, p95) = (
+        p.mean_distance_mm.unwrap_or(f64::NAN),
+        p.p95_distance_mm.unwrap_or(f64::NAN),
+    );
+    assert!(
+        (mean - 0.05).abs() < 0.005 && (p95 - 0.05).abs() < 0.005,
+        "{mean} {p95}"
+    );
+    let blur = &p.flaws[0];
+    assert_eq!(blur.finding.as_deref(), Some("f1"));
+    assert!(blur.kind_right);
+    let e = blur.position_error_mm.unwrap_or(f64::NAN);
+    assert!((e - 0.2).abs() < 0.02, "larger of 0.1 and 0.2 mm: {e}");
+    let tissue = &p.flaws[1];
+    assert_eq!(
+        tissue.finding.as_deref(),
+        Some("f2"),
+        "matched across the wrap"
+    );
+    assert!(!tissue.kind_right);
+    let e = tissue.position_error_mm.unwrap_or(f64::NAN);
+    assert!((e - 0.2).abs() < 0.02, "0.2 mm at both ends: {e}");
+    assert_eq!(p.false_critical, 1);
+    let true_captured = 1.0 - 3.5 / f64::from(total);
+    assert!((p.true_captured - true_captured).abs() < 1e-3);
+    let points = p.captured_error_points().unwrap_or(f64::NAN);
+    assert!(
+        (points - 100.0 * (true_captured - 0.85)).abs() < 0.1,
+        "{points}"
+    );
+    let suite = MarginSuiteScore::of(&preps);
+    assert_eq!(suite.flaws["margin_blur"].recall, Some(1.0));
+    assert_eq!(suite.flaws["margin_tissue"].kind_right, 0);
+    assert_eq!((suite.flaw_free, suite.false_critical), (0, 1));
+}

@@ -317,9 +317,10 @@ fn runs<T: PartialEq>(v: &[T]) -> Vec<(usize, usize)> {
     out
 }
 
-/// The uncaptured stretches worth reporting. Captured blips shorter than `min_mm` inside an
-/// uncaptured stretch do not split it, and uncaptured blips shorter than `min_mm` (noise of
-/// the trace) are not reported, unless they hold a hole. A stretch is named by its worst
+/// The uncaptured stretches worth reporting. After a running median of the verdicts,
+/// uncaptured blips shorter than `min_mm` (noise of
+/// the trace) are dropped first, unless they hold a hole; then captured blips shorter than
+/// `min_mm` between the stretches left do not split them. A stretch is named by its worst
 /// verdict: a hole if it has one, else the verdict covering most of it.
 fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
     let stations = along.stations;
@@ -328,16 +329,23 @@ fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
         .iter()
         .map(|s| s.state != State::Captured)
         .collect();
-    for (start, len) in runs(&bad) {
-        if !bad[start] && len < n && along.length(start, len) < min_mm {
-            (0..len).for_each(|k| bad[(start + k) % n] = true);
-        }
+    // A circular median of 7 stations (~0.5 mm): isolated soft readings on a clean line
+    // drop out, isolated crisp ones inside a blurred stretch do not split it.
+    let raw = bad.clone();
+    for (i, b) in bad.iter_mut().enumerate() {
+        let votes = (0..7).filter(|k| raw[(i + n + k - 3) % n]).count();
+        *b = stations[i].state == State::Hole || votes >= 4;
     }
     let holed =
         |start: usize, len: usize| (0..len).any(|k| stations[(start + k) % n].state == State::Hole);
     for (start, len) in runs(&bad) {
         if bad[start] && along.length(start, len) < min_mm && !holed(start, len) {
             (0..len).for_each(|k| bad[(start + k) % n] = false);
+        }
+    }
+    for (start, len) in runs(&bad) {
+        if !bad[start] && len < n && along.length(start, len) < min_mm {
+            (0..len).for_each(|k| bad[(start + k) % n] = true);
         }
     }
     runs(&bad)

@@ -71,6 +71,13 @@ pub struct Trace {
 /// (the occlusal table's edge, the gingival crest) earn nothing, so the line does not detour
 /// over them where the finish line itself is missing.
 const KINK_BASE: f32 = 0.8;
+/// Change of the line between neighbouring sections that costs nothing, mm (sections ~1°
+/// apart are ~0.07 mm apart along the line; a line may climb as steeply as it runs).
+const STEP_FREE_MM: f32 = 0.1;
+/// Most sections a line may skip from one kink to the next (~0.8 mm of line).
+const MAX_SKIP: usize = 10;
+/// Cost per skipped section.
+const SKIP_COST: f32 = 0.15;
 /// Cost of entering or leaving a run of sections without a kink on the line.
 const ENTER_COST: f32 = 1.0;
 
@@ -156,49 +163,66 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
         .map(|ks| ks.into_iter().map(|k| k.0).collect())
         .collect();
     let step = |a: Option<[f32; 2]>, b: Option<[f32; 2]>| match (a, b) {
-        (Some(a), Some(b)) => (4.0 * dist(a, b)).min(8.0),
+        (Some(a), Some(b)) => (4.0 * (dist(a, b) - STEP_FREE_MM).max(0.0)).min(8.0),
         (None, None) => 0.0,
         _ => ENTER_COST,
     };
     // Two laps round the tooth; the second lap's choices do not depend on where the first
-    // one started.
+    // one started. A kink may follow the previous section's state, or a kink up to
+    // `MAX_SKIP` sections back (the sections between are interpolated: single sections
+    // where the crease reads soft do not break the line).
     let states = |k: usize| -> Vec<Option<[f32; 2]>> {
         std::iter::once(None)
             .chain(crisp[k % n].iter().copied().map(Some))
             .collect()
     };
     let unary = |k: usize, j: usize| j.checked_sub(1).map_or(0.0, |j| rewards[k % n][j]);
-    let mut cost: Vec<f32> = (0..states(0).len()).map(|j| unary(0, j)).collect();
-    let mut back: Vec<Vec<usize>> = Vec::with_capacity(2 * n);
-    let mut prev = states(0);
-    back.push(vec![0; prev.len()]);
-    for k in 1..2 * n {
+    let mut cost: Vec<Vec<f32>> = Vec::with_capacity(2 * n);
+    let mut back: Vec<Vec<(usize, usize)>> = Vec::with_capacity(2 * n);
+    for k in 0..2 * n {
         let here = states(k);
-        let mut next_cost = Vec::with_capacity(here.len());
-        let mut next_back = Vec::with_capacity(here.len());
+        let mut row_cost = Vec::with_capacity(here.len());
+        let mut row_back = Vec::with_capacity(here.len());
         for (j, s) in here.iter().enumerate() {
-            let (best, arg) = prev
-                .iter()
-                .enumerate()
-                .map(|(i, q)| (cost[i] + step(*q, *s), i))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .unwrap_or((0.0, 0));
-            next_cost.push(best + unary(k, j));
-            next_back.push(arg);
+            let mut best = (0.0f32, (k, 0));
+            if k > 0 {
+                best = (f32::INFINITY, (k - 1, 0));
+                for (i, q) in states(k - 1).iter().enumerate() {
+                    let c = cost[k - 1][i] + step(*q, *s);
+                    if c < best.0 {
+                        best = (c, (k - 1, i));
+                    }
+                }
+                if s.is_some() {
+                    for gap in 2..=MAX_SKIP.min(k) {
+                        for (i, q) in states(k - gap).iter().enumerate().skip(1) {
+                            let c = cost[k - gap][i] + step(*q, *s) + SKIP_COST * (gap - 1) as f32;
+                            if c < best.0 {
+                                best = (c, (k - gap, i));
+                            }
+                        }
+                    }
+                }
+            }
+            row_cost.push(best.0 + unary(k, j));
+            row_back.push(best.1);
         }
-        cost = next_cost;
-        back.push(next_back);
-        prev = here;
+        cost.push(row_cost);
+        back.push(row_back);
     }
-    let mut pick = cost
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i);
+    let last = 2 * n - 1;
+    let mut pick = (
+        last,
+        cost[last]
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i),
+    );
     let mut chosen: Vec<Option<[f32; 2]>> = vec![None; n];
-    for k in (n..2 * n).rev() {
-        chosen[k - n] = states(k)[pick];
-        pick = back[k][pick];
+    while pick.0 >= n {
+        chosen[pick.0 - n] = states(pick.0)[pick.1];
+        pick = back[pick.0][pick.1];
     }
     if chosen.iter().flatten().count() * 4 < n {
         return None;
