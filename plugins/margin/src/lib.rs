@@ -152,24 +152,9 @@ fn check_tooth(
         );
         return (vec![with_tooth(f, prep.tooth)], None);
     };
-    let radius = 0.5 * width.max(6.0) + 3.0;
-    let hood = Neighbourhood::new(
-        &frame,
-        scan.positions(),
-        scan.triangles(),
-        radius,
-        (-7.0, 9.0),
-    );
-    let edge = hood.mean_edge();
-    let settings = settings(ctx, edge);
     let snapped = prep.given.as_ref().map(|line| snap(scan, line));
-    let boundary: Vec<[f32; 3]> = hood
-        .vertices()
-        .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
-        .map(|v| scan.positions()[v as usize])
-        .collect();
     let given = snapped.as_ref().map(|(line, _)| line.as_slice());
-    let Some(traced) = trace::trace(&frame, &hood, &settings, given, &boundary) else {
+    let Some(traced) = trace_centred(ctx, scan, frame, width, given) else {
         let f = Finding::new(
             FindingKind::MarginGap,
             Severity::Critical,
@@ -197,6 +182,44 @@ fn check_tooth(
         .map(|s| finding(prep.tooth, &along, s, &line, &where_))
         .collect();
     (findings, Some(line))
+}
+
+/// Traces the line around `frame`; when the line's centre lies more than 0.5 mm off the
+/// frame's axis (the tooth map's centre of a prepared crown can be millimetres off, and
+/// sections from an off-centre axis graze the line), traces once more around that centre.
+fn trace_centred(
+    ctx: &Context<'_, '_>,
+    scan: &ScanRef<'_, '_>,
+    mut frame: ToothFrame,
+    width: f32,
+    given: Option<&[[f32; 3]]>,
+) -> Option<trace::Trace> {
+    let radius = 0.5 * width.max(6.0) + 3.0;
+    for pass in 0..2 {
+        let hood = Neighbourhood::new(
+            &frame,
+            scan.positions(),
+            scan.triangles(),
+            radius,
+            (-7.0, 9.0),
+        );
+        let settings = settings(ctx, hood.mean_edge());
+        let boundary: Vec<[f32; 3]> = hood
+            .vertices()
+            .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
+            .map(|v| scan.positions()[v as usize])
+            .collect();
+        let traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
+        let centre = Along::new(&traced.stations).centroid();
+        let l = frame.local(centre);
+        if pass == 1 || l[0].hypot(l[1]) <= 0.5 {
+            return Some(traced);
+        }
+        let shifted =
+            std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
+        frame = ToothFrame::new(shifted, frame.axis);
+    }
+    None
 }
 
 /// The case file's line snapped to the surface, and its mean offset before snapping.
@@ -247,6 +270,17 @@ impl<'t> Along<'t> {
             acc,
             total: s,
         }
+    }
+
+    /// The line's centroid, each station weighted by the length of line it stands for.
+    fn centroid(&self) -> [f32; 3] {
+        let n = self.stations.len();
+        let mut sum = [0.0f32; 3];
+        for i in 0..n {
+            let w = 0.5 * (self.length(i, 1) + self.length((i + n - 1) % n, 1));
+            (0..3).for_each(|k| sum[k] += w * self.stations[i].point[k]);
+        }
+        sum.map(|x| x / self.total.max(1e-6))
     }
 
     /// Arc length of the `len` stations' stretch from `start` (circular).

@@ -138,6 +138,35 @@ impl Profile {
         }
     }
 
+    /// The depth of the deepest notch in the profile over the last `span` mm before the
+    /// line at `at` (stopping 0.05 mm short of it): a low point with the profile higher on
+    /// both sides, mm. A chamfer or a shoulder runs to the line without one, however the
+    /// axis is tilted (a tilt only makes it climb or descend throughout); tissue lying over
+    /// the line leaves a notch between the ledge and its hump. `None` without profile there.
+    pub fn notch_inside(&self, at: [f32; 2], span: f32) -> Option<f32> {
+        // Not `at` itself: two fitted lines meet above a convex corner's surface.
+        let z: Vec<f32> = self
+            .points
+            .iter()
+            .filter(|p| (p[1] - at[1]).abs() < 1.5 && (at[0] - span..at[0] - 0.05).contains(&p[0]))
+            .map(|p| p[1])
+            .collect();
+        if z.len() < 3 {
+            return None;
+        }
+        let mut left = z.clone();
+        for i in 1..z.len() {
+            left[i] = left[i - 1].max(z[i]);
+        }
+        let mut right = z.clone();
+        for i in (0..z.len() - 1).rev() {
+            right[i] = right[i + 1].max(z[i]);
+        }
+        (0..z.len())
+            .map(|j| (left[j] - z[j]).min(right[j] - z[j]))
+            .max_by(f32::total_cmp)
+    }
+
     /// The highest `z` of the profile between `rho0` and `rho1`.
     pub fn max_z_between(&self, rho0: f32, rho1: f32) -> Option<f32> {
         self.points

@@ -81,6 +81,12 @@ const SKIP_COST: f32 = 0.15;
 /// Cost of entering or leaving a run of sections without a kink on the line.
 const ENTER_COST: f32 = 1.0;
 
+/// Width inside the line searched for a notch left by tissue lying over it, mm.
+const TISSUE_SPAN_MM: f32 = 0.6;
+/// Depth of such a notch that means tissue, mm (scan noise stays well below; the thinnest
+/// tissue the phantoms lay, 0.1 mm, leaves ~0.05 mm).
+const TISSUE_BUMP_MM: f32 = 0.03;
+
 /// The per-section candidates before the reference line exists.
 struct Candidate {
     kinks: Vec<Kink>,
@@ -352,9 +358,17 @@ fn judge(
         .filter_map(|p| p.max_z_between(r[0] + 0.05, r[0] + 0.3))
         .fold(f32::NEG_INFINITY, f32::max);
     let blunt = c.kinks.iter().find(|k| near(k, 0.4));
-    let (plain, angle) = if let Some(k) = crisp {
+    let bump = crisp
+        .and_then(|k| {
+            c.profiles
+                .iter()
+                .filter_map(|p| p.notch_inside(k.at, TISSUE_SPAN_MM))
+                .max_by(f32::total_cmp)
+        })
+        .unwrap_or(f32::NEG_INFINITY);
+    let (plain, angle) = if let Some(k) = crisp.filter(|_| bump <= TISSUE_BUMP_MM) {
         (State::Captured, k.fitted_deg)
-    } else if over > r[1] + 0.08 {
+    } else if over > r[1] + 0.08 || bump > TISSUE_BUMP_MM {
         (State::Tissue, 0.0)
     } else if let Some(k) = blunt {
         (State::Blur, k.fitted_deg)
