@@ -190,36 +190,33 @@ fn check_tooth(
 fn trace_centred(
     ctx: &Context<'_, '_>,
     scan: &ScanRef<'_, '_>,
-    mut frame: ToothFrame,
+    frame: ToothFrame,
     width: f32,
     given: Option<&[[f32; 3]]>,
 ) -> Option<trace::Trace> {
     let radius = 0.5 * width.max(6.0) + 3.0;
-    for pass in 0..2 {
-        let hood = Neighbourhood::new(
-            &frame,
-            scan.positions(),
-            scan.triangles(),
-            radius,
-            (-7.0, 9.0),
-        );
-        let settings = settings(ctx, hood.mean_edge());
-        let boundary: Vec<[f32; 3]> = hood
-            .vertices()
-            .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
-            .map(|v| scan.positions()[v as usize])
-            .collect();
-        let traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
-        let centre = Along::new(&traced.stations).centroid();
-        let l = frame.local(centre);
-        if pass == 1 || l[0].hypot(l[1]) <= 0.5 {
-            return Some(traced);
-        }
-        let shifted =
-            std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
-        frame = ToothFrame::new(shifted, frame.axis);
+    let hood = Neighbourhood::new(
+        &frame,
+        scan.positions(),
+        scan.triangles(),
+        radius,
+        (-7.0, 9.0),
+    );
+    let settings = settings(ctx, hood.mean_edge());
+    let boundary: Vec<[f32; 3]> = hood
+        .vertices()
+        .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
+        .map(|v| scan.positions()[v as usize])
+        .collect();
+    let traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
+    let l = frame.local(Along::new(&traced.stations).centroid());
+    if l[0].hypot(l[1]) <= 0.5 {
+        return Some(traced);
     }
-    None
+    let shifted = std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
+    let centred = ToothFrame::new(shifted, frame.axis);
+    let hood = hood.recentred(&frame, &centred);
+    trace::trace(&centred, &hood, &settings, given, &boundary)
 }
 
 /// The case file's line snapped to the surface, and its mean offset before snapping.

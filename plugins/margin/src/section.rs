@@ -3,7 +3,7 @@
 //! (`rho` outward from the axis, `z` along it). The finish line is a kink in every profile;
 //! finding it there is a 1-D problem on exact mesh geometry (no resampling of the surface).
 
-use std::collections::HashMap;
+use imprint_core::util::FastMap;
 
 /// A local cylindrical frame around a tooth's long axis.
 #[derive(Debug, Clone, Copy)]
@@ -106,9 +106,7 @@ impl Neighbourhood {
         radius: f32,
         (below, above): (f32, f32),
     ) -> Self {
-        const UNSEEN: u32 = u32::MAX;
-        const OUTSIDE: u32 = u32::MAX - 1;
-        let mut slot = vec![UNSEEN; positions.len()];
+        const OUTSIDE: u32 = u32::MAX;
         let mut hood = Self {
             local: Vec::new(),
             global: Vec::new(),
@@ -116,32 +114,45 @@ impl Neighbourhood {
             buckets: vec![Vec::new(); BUCKETS],
             around_axis: Vec::new(),
         };
-        let mut keep = |v: u32, hood: &mut Self| -> Option<u32> {
-            let s = slot.get_mut(v as usize)?;
-            if *s == UNSEEN {
-                let l = frame.local(positions[v as usize]);
-                let inside =
-                    l[0] * l[0] + l[1] * l[1] <= radius * radius && (below..=above).contains(&l[2]);
-                *s = if inside {
+        // One sequential pass over the vertices, then over the triangles.
+        let slot: Vec<u32> = positions
+            .iter()
+            .enumerate()
+            .map(|(v, p)| {
+                let l = frame.local(*p);
+                if l[0] * l[0] + l[1] * l[1] <= radius * radius && (below..=above).contains(&l[2]) {
                     hood.local.push(l);
-                    hood.global.push(v);
+                    hood.global.push(v as u32);
                     (hood.local.len() - 1) as u32
                 } else {
                     OUTSIDE
-                };
-            }
-            (*s != OUTSIDE).then_some(*s)
+                }
+            })
+            .collect();
+        let kept = |v: u32| slot.get(v as usize).copied().filter(|&s| s != OUTSIDE);
+        hood.triangles = triangles
+            .iter()
+            .filter_map(|t| Some([kept(t[0])?, kept(t[1])?, kept(t[2])?]))
+            .collect();
+        hood.bucket();
+        hood
+    }
+
+    /// The same triangles around a parallel axis through `center` (only local coordinates
+    /// and buckets change; the triangles kept are those of the original radius).
+    pub fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
+        let d = old.local(new.center);
+        let mut hood = Self {
+            local: self
+                .local
+                .iter()
+                .map(|l| [l[0] - d[0], l[1] - d[1], l[2] - d[2]])
+                .collect(),
+            global: self.global.clone(),
+            triangles: self.triangles.clone(),
+            buckets: vec![Vec::new(); BUCKETS],
+            around_axis: Vec::new(),
         };
-        for t in triangles {
-            let (Some(a), Some(b), Some(c)) = (
-                keep(t[0], &mut hood),
-                keep(t[1], &mut hood),
-                keep(t[2], &mut hood),
-            ) else {
-                continue;
-            };
-            hood.triangles.push([a, b, c]);
-        }
         hood.bucket();
         hood
     }
@@ -188,12 +199,13 @@ impl Neighbourhood {
         let tau = std::f32::consts::TAU;
         let bucket = ((theta.rem_euclid(tau) / tau) * BUCKETS as f32) as usize % BUCKETS;
         let mut segments: Vec<[(u32, u32); 2]> = Vec::new();
-        let mut points: HashMap<(u32, u32), ([f32; 2], u32)> = HashMap::new();
+        let mut points: FastMap<(u32, u32), ([f32; 2], u32)> = FastMap::default();
         for &i in self.buckets[bucket].iter().chain(&self.around_axis) {
             let t = self.triangles[i as usize];
             let l = t.map(|v| self.local[v as usize]);
             let d = l.map(|p| side(&p));
-            let mut ends = Vec::with_capacity(2);
+            let mut ends = [((0u32, 0u32), 0.0f32); 3];
+            let mut count = 0;
             for k in 0..3 {
                 let (a, b) = (k, (k + 1) % 3);
                 if (d[a] < 0.0) != (d[b] < 0.0) {
@@ -203,10 +215,11 @@ impl Neighbourhood {
                     let key = (t[a].min(t[b]), t[a].max(t[b]));
                     let nearest = self.global[if w < 0.5 { t[a] } else { t[b] } as usize];
                     points.insert(key, ([rho, p[2]], nearest));
-                    ends.push((key, rho));
+                    ends[count] = (key, rho);
+                    count += 1;
                 }
             }
-            if ends.len() == 2 && ends[0].1 > 0.0 && ends[1].1 > 0.0 {
+            if count == 2 && ends[0].1 > 0.0 && ends[1].1 > 0.0 {
                 segments.push([ends[0].0, ends[1].0]);
             }
         }
@@ -217,30 +230,46 @@ impl Neighbourhood {
 /// Joins segments that share a crossing point into chains, each ordered outward.
 fn chains(
     segments: &[[(u32, u32); 2]],
-    points: &HashMap<(u32, u32), ([f32; 2], u32)>,
+    points: &FastMap<(u32, u32), ([f32; 2], u32)>,
 ) -> Vec<Chain> {
-    let mut at: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+    // The (up to two) segments at each crossing point; a third, at a non-manifold edge, is
+    // left out of the chains.
+    const NONE: u32 = u32::MAX;
+    let mut at: FastMap<(u32, u32), [u32; 2]> = FastMap::default();
     for (i, s) in segments.iter().enumerate() {
         for e in s {
-            at.entry(*e).or_default().push(i);
+            let slots = at.entry(*e).or_insert([NONE; 2]);
+            if let Some(free) = slots.iter_mut().find(|x| **x == NONE) {
+                *free = i as u32;
+            }
         }
     }
     let mut used = vec![false; segments.len()];
+    let next = |p: &(u32, u32), used: &[bool]| {
+        at.get(p).and_then(|v| {
+            v.iter()
+                .find(|&&i| i != NONE && !used[i as usize])
+                .map(|&i| i as usize)
+        })
+    };
     let mut out = Vec::new();
     // Open chains first (start at a point with one segment), then closed loops.
     let mut starts: Vec<(u32, u32)> = at
         .iter()
-        .filter(|(_, v)| v.len() == 1)
+        .filter(|(_, v)| v[1] == NONE)
         .map(|(k, _)| *k)
         .collect();
     starts.sort_unstable();
-    let loops: Vec<(u32, u32)> = segments.iter().map(|s| s[0]).collect();
+    let loops = segments.iter().map(|s| s[0]);
     for start in starts.into_iter().chain(loops) {
+        if next(&start, &used).is_none() {
+            continue;
+        }
         let mut keys = vec![start];
         let mut current = start;
-        while let Some(&next_seg) = at.get(&current).and_then(|v| v.iter().find(|&&i| !used[i])) {
-            used[next_seg] = true;
-            let s = segments[next_seg];
+        while let Some(seg) = next(&current, &used) {
+            used[seg] = true;
+            let s = segments[seg];
             current = if s[0] == current { s[1] } else { s[0] };
             keys.push(current);
         }
