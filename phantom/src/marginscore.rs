@@ -27,6 +27,9 @@ pub struct FlawScore {
     pub finding: Option<String>,
     /// The matched finding's kind is the flaw's.
     pub kind_right: bool,
+    /// The matched finding's kind.
+    #[serde(default)]
+    pub reported_kind: Option<String>,
     /// Larger of the start and end errors along the true line, mm (matched flaws).
     pub position_error_mm: Option<f64>,
 }
@@ -235,6 +238,7 @@ fn score_one(
                 length_mm: f64::from(t[1] - t[0]),
                 finding: matched.map(|(f, _)| f.id.clone()),
                 kind_right: matched.is_some_and(|(f, _)| f.kind == d.kind),
+                reported_kind: matched.map(|(f, _)| imprint_core::util::serde_name(&f.kind)),
                 position_error_mm: matched
                     .map(|(_, a)| f64::from(truth.apart(a[0], t[0]).max(truth.apart(a[1], t[1])))),
             }

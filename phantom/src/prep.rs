@@ -113,7 +113,7 @@ pub fn height(t: &PlacedTooth, prep: &Prep, u: f32, v: f32) -> Option<f32> {
     let half = a.min(b);
     let d = (r - 1.0) * half;
     let reach = if prep.flaws.is_empty() {
-        ROOT_RUN
+        2.0 * ROOT_RUN
     } else {
         FLAW_REACH
     };
@@ -148,9 +148,9 @@ pub fn height(t: &PlacedTooth, prep: &Prep, u: f32, v: f32) -> Option<f32> {
 
 /// The clean profile at `d` mm outside the outline (inside when negative).
 fn clean(t: &PlacedTooth, prep: &Prep, d: f32, half: f32) -> f32 {
-    if d >= ROOT_RUN {
-        return 0.0;
-    }
+    // The root keeps descending past the gingival level; the surface takes the gingiva
+    // wherever it is higher, so the root meets it in a natural (concave) crease and no shelf
+    // is left around a flaw's wider footprint.
     if d >= 0.0 {
         return prep.margin_height * (1.0 - d / ROOT_RUN);
     }

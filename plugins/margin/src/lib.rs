@@ -184,9 +184,12 @@ fn check_tooth(
     (findings, Some(line))
 }
 
-/// Traces the line around `frame`; when the line's centre lies more than 0.5 mm off the
+/// Most traces of one tooth (each around the previous line's centre).
+const MAX_TRACES: usize = 4;
+
+/// Traces the line around `frame`; while the line's centre lies more than 0.3 mm off the
 /// frame's axis (the tooth map's centre of a prepared crown can be millimetres off, and
-/// sections from an off-centre axis graze the line), traces once more around that centre.
+/// sections from an off-centre axis graze the line), traces again around that centre.
 fn trace_centred(
     ctx: &Context<'_, '_>,
     scan: &ScanRef<'_, '_>,
@@ -208,15 +211,21 @@ fn trace_centred(
         .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
         .map(|v| scan.positions()[v as usize])
         .collect();
-    let traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
-    let l = frame.local(Along::new(&traced.stations).centroid());
-    if l[0].hypot(l[1]) <= 0.5 {
-        return Some(traced);
+    let mut traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
+    let (mut frame, mut hood) = (frame, hood);
+    for _ in 1..MAX_TRACES {
+        let l = frame.local(Along::new(&traced.stations).centroid());
+        if l[0].hypot(l[1]) <= 0.3 {
+            break;
+        }
+        let shifted =
+            std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
+        let centred = ToothFrame::new(shifted, frame.axis);
+        hood = hood.recentred(&frame, &centred);
+        frame = centred;
+        traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
     }
-    let shifted = std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
-    let centred = ToothFrame::new(shifted, frame.axis);
-    let hood = hood.recentred(&frame, &centred);
-    trace::trace(&centred, &hood, &settings, given, &boundary)
+    Some(traced)
 }
 
 /// The case file's line snapped to the surface, and its mean offset before snapping.

@@ -78,6 +78,10 @@ const STEP_FREE_MM: f32 = 0.1;
 const MAX_SKIP: usize = 10;
 /// Cost per skipped section.
 const SKIP_COST: f32 = 0.15;
+/// Half-width of the profile over which a rounded (blurred) edge's turn is measured, mm.
+const ROUNDED_SCALE_MM: f32 = 0.8;
+/// A jump between consecutive kinks of the line that splits it into separate runs, mm.
+const BREAK_MM: f32 = 0.8;
 /// Cost of entering or leaving a run of sections without a kink on the line.
 const ENTER_COST: f32 = 1.0;
 
@@ -230,10 +234,57 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
         chosen[pick.0 - n] = states(pick.0)[pick.1];
         pick = back[pick.0][pick.1];
     }
-    if chosen.iter().flatten().count() * 4 < n {
-        return None;
+    let enough = |c: &[Option<[f32; 2]>]| c.iter().flatten().count() * 4 >= n;
+    let mut pruned = chosen.clone();
+    prune_detours(&mut pruned);
+    // Pruning may leave too little from an axis far off the tooth's centre; the rough line
+    // still shows where the centre is.
+    if enough(&pruned) {
+        Some(interpolate(&pruned))
+    } else if enough(&chosen) {
+        Some(interpolate(&chosen))
+    } else {
+        None
     }
-    Some(interpolate(&chosen))
+}
+
+/// Drops detours from the chosen kinks: where the line jumps by more than `BREAK_MM`
+/// between consecutive kinks it splits into runs; the longest run is trusted, and each other
+/// run (longest first) is kept only if it lies within `BREAK_MM` of the line interpolated
+/// through the runs trusted so far. A detour onto another crease (the occlusal table's
+/// edge, a neighbour) across a stretch where the finish line is missing is dropped, and the
+/// stretch interpolated.
+fn prune_detours(chosen: &mut [Option<[f32; 2]>]) {
+    let n = chosen.len();
+    let at: Vec<usize> = (0..n).filter(|&k| chosen[k].is_some()).collect();
+    let point = |k: usize| chosen[k].unwrap_or_default();
+    let breaks: Vec<usize> = (0..at.len())
+        .filter(|&j| dist(point(at[j]), point(at[(j + 1) % at.len()])) > BREAK_MM)
+        .collect();
+    if breaks.len() < 2 {
+        return;
+    }
+    // Runs of `at` indices between breaks: (first position in `at`, count).
+    let mut runs: Vec<(usize, usize)> = (0..breaks.len())
+        .map(|b| {
+            let first = (breaks[b] + 1) % at.len();
+            let last = breaks[(b + 1) % breaks.len()];
+            (first, (last + at.len() - first) % at.len() + 1)
+        })
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let at = &at;
+    let members = |r: (usize, usize)| (0..r.1).map(move |i| at[(r.0 + i) % at.len()]);
+    let mut trusted: Vec<Option<[f32; 2]>> = vec![None; n];
+    members(runs[0]).for_each(|k| trusted[k] = chosen[k]);
+    for &run in &runs[1..] {
+        let line = interpolate(&trusted);
+        let off = members(run).map(|k| dist(point(k), line[k])).sum::<f32>() / run.1 as f32;
+        if off <= BREAK_MM {
+            members(run).for_each(|k| trusted[k] = chosen[k]);
+        }
+    }
+    chosen.copy_from_slice(&trusted);
 }
 
 /// The case file's line in section coordinates: for each section, the line's point whose
@@ -372,6 +423,8 @@ fn judge(
         (State::Tissue, 0.0)
     } else if let Some(k) = blunt {
         (State::Blur, k.fitted_deg)
+    } else if let Some(turn) = rounded_turn(c, r).filter(|&t| t >= settings.min_angle_deg) {
+        (State::Blur, turn)
     } else {
         (State::Gap, 0.0)
     };
@@ -388,6 +441,27 @@ fn judge(
         angle_deg: angle,
         crisp: crisp.is_some(),
     }
+}
+
+/// The turning of the profile at its point nearest `r` (within 0.3 mm) over a wide scale
+/// (`ROUNDED_SCALE_MM` each side): a rounded edge still turns by the angle its surfaces
+/// meet at, spread over more than the kink scales see; where no edge exists at all, the
+/// profile hardly turns.
+fn rounded_turn(c: &Candidate, r: [f32; 2]) -> Option<f32> {
+    let (profile, i, d) = c
+        .profiles
+        .iter()
+        .flat_map(|p| {
+            p.points
+                .iter()
+                .enumerate()
+                .map(move |(i, q)| (p, i, dist(*q, r)))
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2))?;
+    if d > 0.3 {
+        return None;
+    }
+    profile.turning(i, ROUNDED_SCALE_MM)
 }
 
 fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
