@@ -132,3 +132,66 @@ fn a_prepared_tooth_missing_from_the_scan_is_reported() {
     );
     assert!(f.message.contains("not found"), "{}", f.message);
 }
+
+/// A phantom of `triangles` with `mix`, scored by the margin scorer after analysis.
+fn margin_scores(
+    seed: u64,
+    triangles: usize,
+    mix: &str,
+) -> (Report, Vec<imprint_phantom::marginscore::PreparationScore>) {
+    // As the eval suite generates them.
+    let p = generate(&PhantomSpec {
+        seed,
+        triangles,
+        defects: DefectMix::parse(mix).unwrap_or_else(|e| panic!("{e}")),
+        scanned: imprint_phantom::Scanned::Cast,
+        random_pose: true,
+        jaw: None,
+    });
+    let report = analyze(&p, &case_for(&p, false));
+    let scores = imprint_phantom::marginscore::score_margins(
+        &p.truth,
+        &report.findings,
+        &report.margin_lines,
+    );
+    (report, scores)
+}
+
+#[test]
+fn margin_flaws_are_found_where_they_are_and_named() {
+    // Seed 451 at scanner resolution: a blur and a hole on one preparation, tissue on the
+    // other.
+    let (report, preps) = margin_scores(451, 400_000, "preparations=2,margin_flaws=3");
+    let flaws: Vec<_> = preps.iter().flat_map(|p| &p.flaws).collect();
+    assert_eq!(flaws.len(), 3, "{preps:?}");
+    for f in &flaws {
+        let error = f.position_error_mm.unwrap_or(f64::NAN);
+        assert!(f.kind_right && error <= 0.5, "{f:?}");
+    }
+    for p in &preps {
+        let points = p.captured_error_points().unwrap_or(f64::NAN);
+        assert!(points <= 5.0, "tooth {}: {points}", p.tooth);
+        assert_eq!(p.false_critical, 0, "{:?}", report.findings);
+        assert!(p.mean_distance_mm.is_some_and(|m| m <= 0.1), "{p:?}");
+    }
+}
+
+#[test]
+fn a_scan_too_coarse_for_a_margin_gets_one_review_finding_per_preparation() {
+    // 60k triangles over a whole arch: ~0.4 mm edges, coarser than a margin can be judged at.
+    let (report, preps) = margin_scores(4, 60_000, "preparations=2");
+    assert_eq!(preps.len(), 2);
+    for p in &preps {
+        let on_tooth: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.tooth == Some(p.tooth))
+            .collect();
+        assert_eq!(on_tooth.len(), 1, "{on_tooth:?}");
+        assert_eq!(
+            (on_tooth[0].kind, on_tooth[0].severity),
+            (FindingKind::MarginBlur, Severity::Major)
+        );
+        assert!(on_tooth[0].message.contains("too coarse"));
+    }
+}

@@ -16,14 +16,15 @@
 //! Every uncaptured stretch of a crown or bridge margin is critical (DOMAIN.md: labs treat any
 //! uncaptured segment as a rescan).
 //!
-//! **Defaults.** A crisp line: the two surfaces, fitted over 0.3 mm each side, meet at ≥ 20°
-//! (a chamfer meets the root at 20–60° measured so, a shoulder at 45–90°; a rounded edge
-//! still turns, so sharpness is judged by the next test), and ≥ 60% of the turn happens within the fine scale (0.15
-//! mm or 0.6 edge lengths) rather than over the wide one (0.4 mm). The hole band is 0.5 mm
-//! each side of the line (the issue's band; a crown's margin needs that much to seat).
-//! Stretches shorter than 0.3 mm are not reported (three stations: within the noise of the
-//! trace), nor counted as uncaptured, unless they hold a hole; captured blips that short do
-//! not split an uncaptured stretch.
+//! **Defaults.** A crisp line: the two surfaces, fitted over 0.3 mm each side, meet at
+//! ≥ 20° (a chamfer meets the root at 20–60° measured so, a shoulder at 45–90°), and ≥ 60%
+//! of the turn happens within the fine scale (0.15 mm or 0.6 edge lengths) rather than over
+//! the wide one (0.4 mm). The hole band is 0.5 mm each side of the line (the issue's band; a
+//! crown's margin needs that much to seat). Stretches shorter than 0.3 mm are not reported
+//! (three stations: within the noise of the trace), nor counted as uncaptured, unless they
+//! hold a hole. A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
+//! within the ~0.1 mm a crown's fit needs: its margin gets one review finding asking for a
+//! finer rescan instead of stretch-by-stretch verdicts (holes are still reported).
 
 pub mod section;
 pub mod trace;
@@ -64,6 +65,7 @@ impl Analyzer for Margin {
                 Parameter::new("min_angle_deg", 20.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
                 Parameter::new("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
                 Parameter::new("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
+                Parameter::new("max_edge_mm", 0.25, "Coarsest mean edge around a preparation at which its margin is judged, mm (coarser: one review finding asking for a finer rescan; holes still reported)."),
             ],
         }
     }
@@ -154,7 +156,7 @@ fn check_tooth(
     };
     let snapped = prep.given.as_ref().map(|line| snap(scan, line));
     let given = snapped.as_ref().map(|(line, _)| line.as_slice());
-    let Some(traced) = trace_centred(ctx, scan, frame, width, given) else {
+    let Some((traced, edge)) = trace_centred(ctx, scan, frame, width, given) else {
         let f = Finding::new(
             FindingKind::MarginGap,
             Severity::Critical,
@@ -177,11 +179,42 @@ fn check_tooth(
     let along = Along::new(&traced.stations);
     let uncaptured = stretches(&along, min_segment);
     let line = margin_line(prep.tooth, &along, &uncaptured, snapped.map(|(_, o)| o));
-    let findings = uncaptured
+    let max_edge = ctx.param_f64("max_edge_mm").unwrap_or(0.25) as f32;
+    let coarse = edge > max_edge;
+    // On a scan too coarse to judge the line's sharpness, only holes are reported stretch by
+    // stretch (missing surface is missing at any resolution); the rest is one finding.
+    let mut findings: Vec<Finding> = uncaptured
         .iter()
+        .filter(|s| !coarse || s.state == State::Hole)
         .map(|s| finding(prep.tooth, &along, s, &line, &where_))
         .collect();
+    if coarse {
+        findings.push(too_coarse(prep.tooth, &along, &line, edge, max_edge));
+    }
     (findings, Some(line))
+}
+
+/// The finding for a preparation whose scan is too coarse to judge its margin.
+fn too_coarse(tooth: u8, along: &Along<'_>, line: &MarginLine, edge: f32, max: f32) -> Finding {
+    let mid = along.stations[along.stations.len() / 2].point;
+    let message = format!(
+        "Margin of {tooth} cannot be judged: the scan around it is too coarse (mean edge \
+         {edge:.2} mm; {max:.2} mm or finer is needed to place a finish line within the \
+         ~0.1 mm a crown's fit needs). Rescan the preparation at high resolution."
+    );
+    let mut f = Finding::new(
+        FindingKind::MarginBlur,
+        Severity::Major,
+        mid,
+        along.total,
+        message,
+    )
+    .with_metric("mean_edge_mm", f64::from(edge))
+    .with_metric("line_length_mm", f64::from(along.total))
+    .with_metric("captured_fraction", f64::from(line.captured_fraction));
+    f.tooth = Some(tooth);
+    f.path = line.points.clone();
+    f
 }
 
 /// Most traces of one tooth (each around the previous line's centre).
@@ -196,7 +229,7 @@ fn trace_centred(
     frame: ToothFrame,
     width: f32,
     given: Option<&[[f32; 3]]>,
-) -> Option<trace::Trace> {
+) -> Option<(trace::Trace, f32)> {
     let radius = 0.5 * width.max(6.0) + 3.0;
     let hood = Neighbourhood::new(
         &frame,
@@ -205,7 +238,8 @@ fn trace_centred(
         radius,
         (-7.0, 9.0),
     );
-    let settings = settings(ctx, hood.mean_edge());
+    let edge = hood.mean_edge();
+    let settings = settings(ctx, edge);
     let boundary: Vec<[f32; 3]> = hood
         .vertices()
         .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
@@ -221,11 +255,13 @@ fn trace_centred(
         let shifted =
             std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
         let centred = ToothFrame::new(shifted, frame.axis);
-        hood = hood.recentred(&frame, &centred);
-        frame = centred;
-        traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
+        let moved = hood.recentred(&frame, &centred);
+        match trace::trace(&centred, &moved, &settings, given, &boundary) {
+            Some(t) => (traced, frame, hood) = (t, centred, moved),
+            None => break,
+        }
     }
-    Some(traced)
+    Some((traced, edge))
 }
 
 /// The case file's line snapped to the surface, and its mean offset before snapping.
