@@ -36,6 +36,8 @@ pub enum FindingKind {
     MarginHole,
     /// Tissue lying over the margin.
     MarginTissue,
+    /// Adjacent preparations' margins touch or overlap (their crowns cannot both seat).
+    MarginOverlap,
     /// Surface hidden from the path of withdrawal.
     Undercut,
     /// Open space between adjacent teeth.
@@ -92,7 +94,7 @@ impl FindingKind {
             Spike => KindGroup::Outlier,
             DragMark | Smear => KindGroup::Drag,
             DoubleSurface => KindGroup::Layering,
-            MarginGap | MarginBlur | MarginHole | MarginTissue => KindGroup::Margin,
+            MarginGap | MarginBlur | MarginHole | MarginTissue | MarginOverlap => KindGroup::Margin,
             Undercut | OpenEmbrasure | PullRisk => KindGroup::Pull,
             BitePenetration | BiteOpen | BiteUnstable | BiteClearance => KindGroup::Bite,
             ChecklistMissing => KindGroup::Checklist,

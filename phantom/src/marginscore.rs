@@ -139,6 +139,7 @@ impl<'a> TrueLine<'a> {
     }
 }
 
+/// The capture kinds (an overlap of two lines is not a capture flaw).
 fn is_margin(kind: FindingKind) -> bool {
     matches!(
         kind,

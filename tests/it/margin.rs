@@ -195,3 +195,96 @@ fn a_scan_too_coarse_for_a_margin_gets_one_review_finding_per_preparation() {
         assert!(on_tooth[0].message.contains("too coarse"));
     }
 }
+
+#[test]
+fn overlapping_margins_of_two_preparations_are_reported() {
+    // The case file draws the first preparation's line for both: the lines coincide.
+    let p = prepared(4);
+    let first = &p.truth.preparations[0];
+    let other = p.truth.preparations[1].tooth;
+    let mut case = case_for(&p, false);
+    case["prepared_teeth"] = serde_json::json!([
+        {"tooth": first.tooth, "margin": first.margin},
+        {"tooth": other, "margin": first.margin},
+    ]);
+    let report = analyze(&p, &case);
+    let overlap: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::MarginOverlap)
+        .collect();
+    assert_eq!(overlap.len(), 1, "{:?}", report.findings);
+    assert_eq!(overlap[0].severity, Severity::Critical);
+    assert!(overlap[0].message.contains(&other.to_string()));
+    // The two real, separate preparations do not overlap.
+    let apart = analyze(&p, &case_for(&p, true));
+    assert!(apart
+        .findings
+        .iter()
+        .all(|f| f.kind != FindingKind::MarginOverlap));
+}
+
+/// Points of a `.bmesh` point cloud (little-endian: u32 vertex count, u32 face count, one
+/// byte, then f32 x, y, z per vertex).
+fn bmesh_points(path: &std::path::Path) -> Vec<[f32; 3]> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    (0..n)
+        .map(|i| {
+            let f = |k: usize| {
+                let o = 9 + 12 * i + 4 * k;
+                f32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+            };
+            [f(0), f(1), f(2)]
+        })
+        .collect()
+}
+
+#[test]
+fn finish_lines_are_traced_on_real_point_clouds_when_present() {
+    use imprint_plugin_margin::{cloud, trace::Settings};
+    let Some(root) = crate::support::shared_scans() else {
+        eprintln!("skipped: no shared scans");
+        return;
+    };
+    for case in ["C002_36/36", "C011_11/11"] {
+        let dir = root.join("real/marginline");
+        let points = bmesh_points(&dir.join(format!("{case}_margin_context.bmesh")));
+        let truth: Vec<[f32; 3]> = std::fs::read_to_string(dir.join(format!("{case}_margin.pts")))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let v: Vec<f32> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                (v.len() == 3).then(|| [v[0], v[1], v[2]])
+            })
+            .collect();
+        let spacing = cloud::spacing(&points).unwrap_or(0.1);
+        let settings = Settings {
+            sections: 360,
+            wide_mm: 0.4,
+            fine_mm: (0.6 * spacing).max(0.15),
+            min_angle_deg: 20.0,
+            min_sharpness: 0.6,
+            band_mm: 0.5,
+        };
+        let line = cloud::trace_cloud(&points, &settings)
+            .unwrap_or_else(|| panic!("{case}: no line traced"));
+        assert_eq!(line.len(), 360);
+        let mut d: Vec<f32> = line
+            .iter()
+            .map(|p| polyline_distance(*p, &truth, true))
+            .collect();
+        d.sort_by(f32::total_cmp);
+        // Measured, not yet accurate (see the margin issue's note): reported, not asserted.
+        eprintln!(
+            "{case}: {} points ({spacing:.3} mm apart), detected vs true line: mean {:.2} mm, \
+             p95 {:.2} mm",
+            points.len(),
+            d.iter().sum::<f32>() / d.len() as f32,
+            d[d.len() * 95 / 100]
+        );
+    }
+}

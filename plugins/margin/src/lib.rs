@@ -13,6 +13,8 @@
 //! line (`margin_hole`), surface lying over the line (`margin_tissue`: gingiva, blood or
 //! saliva over the finish line), a rounded edge (`margin_blur`: the two surfaces still meet
 //! at an angle, but over a radius rather than at a line), and no edge at all (`margin_gap`).
+//! Adjacent preparations whose lines come closer than 0.3 mm are reported once per pair
+//! (`margin_overlap`, critical): both crowns' margins cannot be made and seated there.
 //! Every uncaptured stretch of a crown or bridge margin is critical (DOMAIN.md: labs treat any
 //! uncaptured segment as a rescan).
 //!
@@ -31,10 +33,13 @@ pub mod trace;
 
 pub mod profile;
 
+pub mod cloud;
+
 use imprint_core::derived::DerivedKind;
 use imprint_core::finding::{AnalyzerOutput, Finding, FindingKind, MarginLine, Severity};
 use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
 use imprint_core::plugin::{Manifest, Parameter};
+use imprint_core::util::polyline_distance;
 use section::{Neighbourhood, ToothFrame};
 use trace::{Settings, State, Station};
 
@@ -53,6 +58,7 @@ impl Analyzer for Margin {
                 FindingKind::MarginBlur,
                 FindingKind::MarginHole,
                 FindingKind::MarginTissue,
+                FindingKind::MarginOverlap,
             ],
             needs: vec![
                 DerivedKind::Adjacency,
@@ -65,6 +71,7 @@ impl Analyzer for Margin {
                 Parameter::new("min_angle_deg", 20.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
                 Parameter::new("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
                 Parameter::new("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
+                Parameter::new("min_clearance_mm", 0.3, "Closest two preparations' margins may come, mm (closer: their crowns' margins cannot both be made and seated)."),
                 Parameter::new("max_edge_mm", 0.25, "Coarsest mean edge around a preparation at which its margin is judged, mm (coarser: one review finding asking for a finer rescan; holes still reported)."),
             ],
         }
@@ -82,6 +89,8 @@ impl Analyzer for Margin {
             out.findings.extend(findings);
             out.margin_lines.extend(line);
         }
+        let clearance = ctx.param_f64("min_clearance_mm").unwrap_or(0.3) as f32;
+        out.findings.extend(overlaps(&out.margin_lines, clearance));
         Ok(out)
     }
 }
@@ -217,12 +226,8 @@ fn too_coarse(tooth: u8, along: &Along<'_>, line: &MarginLine, edge: f32, max: f
     f
 }
 
-/// Most traces of one tooth (each around the previous line's centre).
-const MAX_TRACES: usize = 4;
-
-/// Traces the line around `frame`; while the line's centre lies more than 0.3 mm off the
-/// frame's axis (the tooth map's centre of a prepared crown can be millimetres off, and
-/// sections from an off-centre axis graze the line), traces again around that centre.
+/// Traces the line of the tooth at `frame` (see [`trace::trace_centred`]); with the
+/// neighbourhood's mean edge length.
 fn trace_centred(
     ctx: &Context<'_, '_>,
     scan: &ScanRef<'_, '_>,
@@ -245,23 +250,50 @@ fn trace_centred(
         .filter(|&v| scan.on_boundary().get(v as usize).copied().unwrap_or(false))
         .map(|v| scan.positions()[v as usize])
         .collect();
-    let mut traced = trace::trace(&frame, &hood, &settings, given, &boundary)?;
-    let (mut frame, mut hood) = (frame, hood);
-    for _ in 1..MAX_TRACES {
-        let l = frame.local(Along::new(&traced.stations).centroid());
-        if l[0].hypot(l[1]) <= 0.3 {
-            break;
-        }
-        let shifted =
-            std::array::from_fn(|k| frame.center[k] + l[0] * frame.u[k] + l[1] * frame.v[k]);
-        let centred = ToothFrame::new(shifted, frame.axis);
-        let moved = hood.recentred(&frame, &centred);
-        match trace::trace(&centred, &moved, &settings, given, &boundary) {
-            Some(t) => (traced, frame, hood) = (t, centred, moved),
-            None => break,
+    trace::trace_centred(frame, hood, &settings, given, &boundary).map(|t| (t, edge))
+}
+
+/// Pairs of margin lines closer than `clearance` somewhere: one critical finding per pair,
+/// at the closest point, with the length of line within the clearance.
+fn overlaps(lines: &[MarginLine], clearance: f32) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, a) in lines.iter().enumerate() {
+        for b in &lines[i + 1..] {
+            let close: Vec<(usize, f32)> = a
+                .points
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (k, polyline_distance(*p, &b.points, true)))
+                .filter(|&(_, d)| d < clearance)
+                .collect();
+            let Some(&(at, closest)) = close.iter().min_by(|x, y| x.1.total_cmp(&y.1)) else {
+                continue;
+            };
+            let step = a.length_mm / a.points.len().max(1) as f32;
+            let length = step * close.len() as f32;
+            let message = format!(
+                "Margins of {} and {} come within {closest:.2} mm of each other over {length:.1} mm \
+                 (at least {clearance:.1} mm is needed): the two crowns' margins cannot both be \
+                 made and seated. Check the proximal reduction between the preparations, or \
+                 redraw the lines apart.",
+                a.tooth, b.tooth
+            );
+            let mut f = Finding::new(
+                FindingKind::MarginOverlap,
+                Severity::Critical,
+                a.points[at],
+                length,
+                message,
+            )
+            .with_metric("closest_mm", f64::from(closest))
+            .with_metric("length_mm", f64::from(length))
+            .with_metric("other_tooth", f64::from(b.tooth));
+            f.tooth = Some(a.tooth);
+            f.path = close.iter().map(|&(k, _)| a.points[k]).collect();
+            out.push(f);
         }
     }
-    Some((traced, edge))
+    out
 }
 
 /// The case file's line snapped to the surface, and its mean offset before snapping.
@@ -312,17 +344,6 @@ impl<'t> Along<'t> {
             acc,
             total: s,
         }
-    }
-
-    /// The line's centroid, each station weighted by the length of line it stands for.
-    fn centroid(&self) -> [f32; 3] {
-        let n = self.stations.len();
-        let mut sum = [0.0f32; 3];
-        for i in 0..n {
-            let w = 0.5 * (self.length(i, 1) + self.length((i + n - 1) % n, 1));
-            (0..3).for_each(|k| sum[k] += w * self.stations[i].point[k]);
-        }
-        sum.map(|x| x / self.total.max(1e-6))
     }
 
     /// Arc length of the `len` stations' stretch from `start` (circular).

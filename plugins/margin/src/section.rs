@@ -59,6 +59,13 @@ impl ToothFrame {
         [dot(d, self.u), dot(d, self.v), dot(d, self.axis)]
     }
 
+    /// The world point of local coordinates `l` (see [`ToothFrame::local`]).
+    pub fn to_world(&self, l: [f32; 3]) -> [f32; 3] {
+        std::array::from_fn(|k| {
+            self.center[k] + l[0] * self.u[k] + l[1] * self.v[k] + l[2] * self.axis[k]
+        })
+    }
+
     /// The world point at angle `theta`, radius `rho` and height `z`.
     pub fn world(&self, theta: f32, rho: f32, z: f32) -> [f32; 3] {
         let (s, c) = theta.sin_cos();
@@ -76,6 +83,16 @@ pub struct Chain {
     pub points: Vec<[f32; 2]>,
     /// Nearest mesh vertex per point.
     pub vertices: Vec<u32>,
+}
+
+/// Anything a tooth can be cut into radial sections from: a mesh neighbourhood, or a point
+/// cloud's slabs (see [`crate::cloud`]).
+pub trait Sections: Sized {
+    /// The section at angle `theta`: its connected pieces, each ordered outward.
+    fn section(&self, theta: f32) -> Vec<Chain>;
+
+    /// The same surface in the frame `new` (this one's frame: `old`).
+    fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self;
 }
 
 /// The mesh around one tooth, in its cylindrical frame, with its triangles bucketed by the
@@ -138,15 +155,14 @@ impl Neighbourhood {
         hood
     }
 
-    /// The same triangles around a parallel axis through `center` (only local coordinates
-    /// and buckets change; the triangles kept are those of the original radius).
-    pub fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
-        let d = old.local(new.center);
+    /// The same triangles in the frame `new` (only local coordinates and buckets change;
+    /// the triangles kept are those of the original radius and height range).
+    fn moved(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
         let mut hood = Self {
             local: self
                 .local
                 .iter()
-                .map(|l| [l[0] - d[0], l[1] - d[1], l[2] - d[2]])
+                .map(|l| new.local(old.to_world(*l)))
                 .collect(),
             global: self.global.clone(),
             triangles: self.triangles.clone(),
@@ -193,7 +209,7 @@ impl Neighbourhood {
     }
 
     /// The section at angle `theta`: the pieces of the mesh's cut by the half-plane there.
-    pub fn section(&self, theta: f32) -> Vec<Chain> {
+    pub fn cut(&self, theta: f32) -> Vec<Chain> {
         let (s, c) = theta.sin_cos();
         let side = |l: &[f32; 3]| c * l[1] - s * l[0];
         let tau = std::f32::consts::TAU;
@@ -288,6 +304,16 @@ fn chains(
         out.push(chain);
     }
     out
+}
+
+impl Sections for Neighbourhood {
+    fn section(&self, theta: f32) -> Vec<Chain> {
+        self.cut(theta)
+    }
+
+    fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
+        self.moved(old, new)
+    }
 }
 
 impl Neighbourhood {
