@@ -75,17 +75,6 @@ impl PointHood {
         }
     }
 
-    /// The same points in the frame `new`.
-    fn moved(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
-        let local = self
-            .local
-            .iter()
-            .map(|l| new.local(old.to_world(*l)))
-            .filter(|l| l[0] * l[0] + l[1] * l[1] >= MIN_RHO * MIN_RHO)
-            .collect();
-        Self::from_local(local, self.slab / 0.75)
-    }
-
     /// The slab's points as `(rho, z)` with their indices.
     fn slab_points(&self, theta: f32) -> Vec<([f32; 2], u32)> {
         let (s, c) = theta.sin_cos();
@@ -126,7 +115,13 @@ impl Sections for PointHood {
     }
 
     fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
-        self.moved(old, new)
+        let local = self
+            .local
+            .iter()
+            .map(|l| new.local(old.to_world(*l)))
+            .filter(|l| l[0] * l[0] + l[1] * l[1] >= MIN_RHO * MIN_RHO)
+            .collect();
+        Self::from_local(local, self.slab / 0.75)
     }
 }
 

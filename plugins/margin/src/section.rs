@@ -155,24 +155,6 @@ impl Neighbourhood {
         hood
     }
 
-    /// The same triangles in the frame `new` (only local coordinates and buckets change;
-    /// the triangles kept are those of the original radius and height range).
-    fn moved(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
-        let mut hood = Self {
-            local: self
-                .local
-                .iter()
-                .map(|l| new.local(old.to_world(*l)))
-                .collect(),
-            global: self.global.clone(),
-            triangles: self.triangles.clone(),
-            buckets: vec![Vec::new(); BUCKETS],
-            around_axis: Vec::new(),
-        };
-        hood.bucket();
-        hood
-    }
-
     /// Files each triangle under the buckets its angular span covers.
     fn bucket(&mut self) {
         let tau = std::f32::consts::TAU;
@@ -312,7 +294,19 @@ impl Sections for Neighbourhood {
     }
 
     fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
-        self.moved(old, new)
+        let mut hood = Self {
+            local: self
+                .local
+                .iter()
+                .map(|l| new.local(old.to_world(*l)))
+                .collect(),
+            global: self.global.clone(),
+            triangles: self.triangles.clone(),
+            buckets: vec![Vec::new(); BUCKETS],
+            around_axis: Vec::new(),
+        };
+        hood.bucket();
+        hood
     }
 }
 
