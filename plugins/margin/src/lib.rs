@@ -2,9 +2,11 @@
 //! was captured whole and sharp — where most rejected crown impressions fail.
 //!
 //! **Tracing.** The mesh is cut by half-planes through the tooth's long axis (the tooth map's
-//! crown centre and the arch's occlusal direction), 360 around the tooth. In each section the
-//! finish line is the lowest crisp convex kink: the ledge or chamfer turning down onto the
-//! root. Its exact place is where lines fitted to the two sides meet, so the line is located
+//! crown centre and the arch's occlusal direction), 360 around the tooth, re-centred on the
+//! line until its centre settles. In each section the finish line is a crisp kink: convex
+//! where the ledge or chamfer turns down onto exposed root, concave where the gingiva abuts
+//! the line and the preparation's wall meets it (the form of the two real lines the project
+//! has). Its exact place is where lines fitted to the two sides meet, so the line is located
 //! between mesh vertices. Crisp kinks that agree with their neighbours make the line; across
 //! stretches without one it is interpolated (see [`trace`]). When the case file gives a line,
 //! it is snapped to the surface, its offset reported, and the checks run along it instead.

@@ -85,9 +85,18 @@ impl Profile {
 
     /// Convex kinks: local maxima of the wide-scale turning of at least `min_deg`.
     pub fn kinks(&self, wide: f32, fine: f32, min_deg: f32) -> Vec<Kink> {
-        let turn: Vec<f32> = (0..self.points.len())
-            .map(|i| self.turning(i, wide).unwrap_or(0.0))
-            .collect();
+        self.signed_kinks(wide, fine, min_deg, 1.0)
+    }
+
+    /// Concave kinks (the profile bending up and outward, as where a preparation's wall
+    /// meets the gingiva), found and measured as [`Profile::kinks`] finds convex ones.
+    pub fn concave_kinks(&self, wide: f32, fine: f32, min_deg: f32) -> Vec<Kink> {
+        self.signed_kinks(wide, fine, min_deg, -1.0)
+    }
+
+    fn signed_kinks(&self, wide: f32, fine: f32, min_deg: f32, sign: f32) -> Vec<Kink> {
+        let turning = |i: usize, scale: f32| sign * self.turning(i, scale).unwrap_or(0.0);
+        let turn: Vec<f32> = (0..self.points.len()).map(|i| turning(i, wide)).collect();
         let k = (wide / STEP).round() as usize;
         let mut out = Vec::new();
         let mut i = 0;
@@ -98,16 +107,13 @@ impl Profile {
             if is_max {
                 // The kink's own point: where the fine-scale turning peaks near the maximum.
                 let j = (lo..hi)
-                    .max_by(|&a, &b| {
-                        let f = |x| self.turning(x, fine).unwrap_or(0.0);
-                        f(a).total_cmp(&f(b))
-                    })
+                    .max_by(|&a, &b| turning(a, fine).total_cmp(&turning(b, fine)))
                     .unwrap_or(i);
                 let (at, fitted) = self.fit_corner(j, FIT_MM);
                 out.push(Kink {
                     at,
                     wide_deg: turn[i],
-                    fine_deg: self.turning(j, fine).unwrap_or(0.0),
+                    fine_deg: turning(j, fine),
                     fitted_deg: fitted,
                     vertex: self.vertices[j],
                 });

@@ -1,10 +1,13 @@
 //! Tracing one prepared tooth's finish line and checking its capture, section by section.
 //!
-//! 1. In every radial section, the finish line candidate is the lowest convex kink (the
-//!    occlusal table's edge is the other convex kink, millimetres higher).
-//! 2. Crisp candidates that agree with their neighbours make the reference line; where no
-//!    crisp candidate exists, the line is interpolated from both sides (or taken from the
-//!    case file's line when one was given).
+//! 1. In every radial section, the finish line candidates are the crisp kinks: convex ones
+//!    (a crease: chamfer or shoulder turning down onto exposed root) and concave ones (a
+//!    junction: the preparation's wall meeting gingiva that abuts the line).
+//! 2. Crisp candidates that agree with their neighbours make the reference line, sharp ones
+//!    preferred, detours onto other creases pruned; where no crisp candidate exists, the line
+//!    is interpolated from both sides (or taken from the case file's line when one was
+//!    given). A crease running round most of the tooth is the line; otherwise the better of
+//!    crease and junction ([`Form`]).
 //! 3. Each section is then judged against the reference: captured (a crisp kink on the
 //!    line), hole (missing surface within the band), tissue (surface lying over the line),
 //!    blur (a rounded kink), or gap (no kink at all).
@@ -142,10 +145,29 @@ impl Trace {
     }
 }
 
+/// What the finish line looks like in the sections: where the surface beyond it descends
+/// (exposed root below a chamfer or shoulder), the line is a convex crease; where the
+/// gingiva abuts it (an equigingival margin, as in the real lines the project has), it is a
+/// concave junction between the preparation's wall and the gingiva.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A convex crease.
+    Crease,
+    /// A concave junction.
+    Junction,
+}
+
 /// The per-section candidates before the reference line exists.
 struct Candidate {
-    kinks: Vec<Kink>,
+    /// Convex kinks, then concave ones.
+    kinks: [Vec<Kink>; 2],
     profiles: Vec<Profile>,
+}
+
+impl Candidate {
+    fn of(&self, form: Form) -> &[Kink] {
+        &self.kinks[form as usize]
+    }
 }
 
 /// Traces and judges the line of the tooth at `frame`. `given`: the case file's line (world
@@ -166,22 +188,43 @@ pub fn trace(
         .iter()
         .map(|&theta| {
             let profiles: Vec<Profile> = hood.section(theta).iter().map(Profile::new).collect();
-            let kinks: Vec<Kink> = profiles
+            let (w, f) = (settings.wide_mm, settings.fine_mm);
+            let convex = profiles.iter().flat_map(|p| p.kinks(w, f, 20.0)).collect();
+            let concave = profiles
                 .iter()
-                .flat_map(|p| p.kinks(settings.wide_mm, settings.fine_mm, 20.0))
+                .flat_map(|p| p.concave_kinks(w, f, 20.0))
                 .collect();
-            Candidate { kinks, profiles }
+            Candidate {
+                kinks: [convex, concave],
+                profiles,
+            }
         })
         .collect();
-    let reference = match given {
-        Some(line) => reference_from_line(frame, line, &thetas)?,
-        None => reference_from_kinks(&candidates, settings)?,
+    let (reference, form) = match given {
+        Some(line) => {
+            let reference = reference_from_line(frame, line, &thetas)?;
+            // The form whose kinks lie on the given line more often.
+            let on = |form: Form| {
+                candidates
+                    .iter()
+                    .zip(&reference)
+                    .filter(|(c, r)| c.of(form).iter().any(|k| dist(k.at, **r) <= 0.15))
+                    .count()
+            };
+            let form = if on(Form::Junction) > on(Form::Crease) {
+                Form::Junction
+            } else {
+                Form::Crease
+            };
+            (reference, form)
+        }
+        None => reference_of_either(&candidates, settings)?,
     };
     let mut stations: Vec<Station> = thetas
         .iter()
         .zip(&candidates)
         .zip(&reference)
-        .map(|((&theta, c), &r)| judge(frame, theta, c, r, settings, boundary))
+        .map(|((&theta, c), &r)| judge(frame, theta, c, form, r, settings, boundary))
         .collect();
     narrow_holes(&mut stations, &candidates, &reference, settings.fine_mm);
     Some(Trace { stations })
@@ -194,12 +237,16 @@ pub fn trace(
 /// than the occlusal table's edge above it or the gingival crest below it (20–30°). A slight
 /// preference for lower kinks breaks ties toward the root. Sections left without one are
 /// interpolated. `None` when fewer than a quarter of the sections have one.
-fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option<Vec<[f32; 2]>> {
+fn reference_from_kinks(
+    candidates: &[Candidate],
+    settings: &Settings,
+    form: Form,
+) -> Option<Reference> {
     let n = candidates.len();
     let crisp: Vec<Vec<([f32; 2], f32)>> = candidates
         .iter()
         .map(|c| {
-            c.kinks
+            c.of(form)
                 .iter()
                 .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
                 .map(|k| (k.at, k.fitted_deg))
@@ -215,7 +262,15 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
         .iter()
         .map(|ks| {
             ks.iter()
-                .map(|(at, deg)| KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * (at[1] - low))
+                .map(|(at, deg)| {
+                    // Toward the root for a crease, toward the crown for a junction (the
+                    // gingival crest's and the sulcus' corners lie beyond it).
+                    let toward = match form {
+                        Form::Crease => at[1] - low,
+                        Form::Junction => -at[0],
+                    };
+                    KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * toward
+                })
                 .collect()
         })
         .collect();
@@ -280,6 +335,7 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
             .min_by(|a, b| a.1.total_cmp(b.1))
             .map_or(0, |(i, _)| i),
     );
+    let total = cost[last][pick.1];
     let mut chosen: Vec<Option<[f32; 2]>> = vec![None; n];
     while pick.0 >= n {
         chosen[pick.0 - n] = states(pick.0)[pick.1];
@@ -290,13 +346,52 @@ fn reference_from_kinks(candidates: &[Candidate], settings: &Settings) -> Option
     prune_detours(&mut pruned);
     // Pruning may leave too little from an axis far off the tooth's centre; the rough line
     // still shows where the centre is.
-    if enough(&pruned) {
-        Some(interpolate(&pruned))
+    let coverage = pruned.iter().flatten().count() as f32 / n as f32;
+    let line = if enough(&pruned) {
+        interpolate(&pruned)
     } else if enough(&chosen) {
-        Some(interpolate(&chosen))
+        interpolate(&chosen)
     } else {
-        None
+        return None;
+    };
+    Some(Reference {
+        line,
+        cost: total,
+        coverage,
+    })
+}
+
+/// A reference line chosen from kinks of one form.
+struct Reference {
+    /// `(rho, z)` per section.
+    line: Vec<[f32; 2]>,
+    /// Its cost in the dynamic programme (lower is better).
+    cost: f32,
+    /// Share of sections where a kink (not an interpolation) makes the line.
+    coverage: f32,
+}
+
+/// Share of sections a crease must cover for the line to be read as one; below it, the
+/// better of crease and junction is taken. Phantom creases cover 97–100%; on the two real
+/// (equigingival) clouds the crease covers 7–22% and the junction more.
+const CREASE_COVERAGE: f32 = 0.5;
+
+/// The reference line from the kinks: a crease when one runs round most of the tooth,
+/// else whichever form the dynamic programme rates better.
+fn reference_of_either(
+    candidates: &[Candidate],
+    settings: &Settings,
+) -> Option<(Vec<[f32; 2]>, Form)> {
+    let crease = reference_from_kinks(candidates, settings, Form::Crease);
+    if let Some(c) = crease.as_ref().filter(|c| c.coverage >= CREASE_COVERAGE) {
+        return Some((c.line.clone(), Form::Crease));
     }
+    let junction = reference_from_kinks(candidates, settings, Form::Junction);
+    [(crease, Form::Crease), (junction, Form::Junction)]
+        .into_iter()
+        .filter_map(|(r, form)| r.map(|r| (r, form)))
+        .min_by(|a, b| a.0.cost.total_cmp(&b.0.cost))
+        .map(|(r, form)| (r.line, form))
 }
 
 /// Drops detours from the chosen kinks: where the line jumps by more than `BREAK_MM`
@@ -438,13 +533,14 @@ fn judge(
     frame: &ToothFrame,
     theta: f32,
     c: &Candidate,
+    form: Form,
     r: [f32; 2],
     settings: &Settings,
     boundary: &[[f32; 3]],
 ) -> Station {
     let near = |k: &&Kink, tol: f32| (k.at[0] - r[0]).hypot(k.at[1] - r[1]) <= tol;
     let crisp = c
-        .kinks
+        .of(form)
         .iter()
         .filter(|k| near(k, 0.15) && k.crisp(settings.min_angle_deg, settings.min_sharpness))
         .min_by(|a, b| dist(a.at, r).total_cmp(&dist(b.at, r)));
@@ -459,8 +555,10 @@ fn judge(
         .iter()
         .filter_map(|p| p.max_z_between(r[0] + 0.05, r[0] + 0.3))
         .fold(f32::NEG_INFINITY, f32::max);
-    let blunt = c.kinks.iter().find(|k| near(k, 0.4));
+    let blunt = c.of(form).iter().find(|k| near(k, 0.4));
+    // A notch inside a crease is tissue; a junction is the gingiva meeting the line anyway.
     let bump = crisp
+        .filter(|_| form == Form::Crease)
         .and_then(|k| {
             c.profiles
                 .iter()
