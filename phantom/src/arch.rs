@@ -156,6 +156,10 @@ pub enum Finish {
     Shoulder,
     /// A bevel (about 40°) from the margin up to the axial wall.
     Chamfer,
+    /// A steep chamfer (about 45° at the line) with the gingiva abutting the line
+    /// (equigingival): no root is exposed, and the line is the concave junction of the
+    /// chamfer and the gingiva, as in the real finish lines the project has.
+    Abutted,
 }
 
 /// A crown preparation: the tooth reduced inside its outline, ending at a finish line.

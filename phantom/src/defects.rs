@@ -28,10 +28,14 @@ pub struct DefectMix {
     /// a hole across it (in turn).
     #[serde(default)]
     pub margin_flaws: u32,
+    /// Of the preparations, how many have the gingiva abutting the line (equigingival
+    /// chamfers: the line a concave junction) instead of exposed root below it.
+    #[serde(default)]
+    pub abutted: u32,
 }
 
 impl DefectMix {
-    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,drags=N,preparations=N,margin_flaws=N` (any
+    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,drags=N,preparations=N,margin_flaws=N,abutted=N` (any
     /// subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -57,9 +61,10 @@ impl DefectMix {
                 "preparations" => mix.preparations = n,
                 "drags" => mix.drags = n,
                 "margin_flaws" => mix.margin_flaws = n,
+                "abutted" => mix.abutted = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations, margin_flaws)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations, margin_flaws, abutted)"
                 ))
                 }
             }
@@ -77,6 +82,7 @@ impl DefectMix {
             preparations: u32::from(rng.random_bool(0.3)),
             drags: u32::from(rng.random_bool(0.3)),
             margin_flaws: 0,
+            abutted: 0,
         }
     }
 }

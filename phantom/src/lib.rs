@@ -99,6 +99,14 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let mut teeth = place_teeth(jaw, positions, &missing);
     let mix = spec.defects.unwrap_or_else(|| DefectMix::random(&mut rng));
     prepare_teeth(&mut teeth, mix.preparations, mix.margin_flaws, &mut rng);
+    // After every random draw, so the other defects of a seed stay where they were.
+    for t in teeth
+        .iter_mut()
+        .filter_map(|t| t.prep.as_mut())
+        .take(mix.abutted as usize)
+    {
+        t.finish = arch::Finish::Abutted;
+    }
     let (half_width, depth) = match jaw {
         Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
         Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),

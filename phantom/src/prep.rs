@@ -112,10 +112,10 @@ pub fn height(t: &PlacedTooth, prep: &Prep, u: f32, v: f32) -> Option<f32> {
     let f = outline_fraction(u, v, a, b, p);
     let half = a.min(b);
     let d = (r - 1.0) * half;
-    let reach = if prep.flaws.is_empty() {
-        2.0 * ROOT_RUN
-    } else {
-        FLAW_REACH
+    let reach = match (prep.finish, prep.flaws.is_empty()) {
+        (Finish::Abutted, _) => collar_reach(prep.margin_height),
+        (_, true) => 2.0 * ROOT_RUN,
+        (_, false) => FLAW_REACH,
     };
     if d > reach {
         return None;
@@ -152,14 +152,17 @@ fn clean(t: &PlacedTooth, prep: &Prep, d: f32, half: f32) -> f32 {
     // wherever it is higher, so the root meets it in a natural (concave) crease and no shelf
     // is left around a flaw's wider footprint.
     if d >= 0.0 {
-        return prep.margin_height * (1.0 - d / ROOT_RUN);
+        return match prep.finish {
+            Finish::Abutted => collar(prep.margin_height, d),
+            _ => prep.margin_height * (1.0 - d / ROOT_RUN),
+        };
     }
     let r = 1.0 + d / half;
     let inner = 1.0 - prep.reduction / half;
     let rise = 0.85 * prep.reduction;
     let ledge_top = match prep.finish {
         Finish::Shoulder => prep.margin_height,
-        Finish::Chamfer => prep.margin_height + rise,
+        Finish::Chamfer | Finish::Abutted => prep.margin_height + rise,
     };
     if r >= inner {
         let x = (1.0 - r) / (1.0 - inner);
@@ -167,11 +170,45 @@ fn clean(t: &PlacedTooth, prep: &Prep, d: f32, half: f32) -> f32 {
             Finish::Shoulder => prep.margin_height,
             // A concave chamfer: 17° at the line, steepening toward the axial wall.
             Finish::Chamfer => prep.margin_height + rise * (0.35 * x + 0.65 * x * x),
+            // A steep chamfer: ~45° at the line, easing toward the axial wall.
+            Finish::Abutted => prep.margin_height + rise * (1.2 * x - 0.2 * x * x),
         };
     }
     let top = (0.65 * t.height).max(ledge_top + 2.0);
     let x = r / inner;
     ledge_top + (top - ledge_top) * (1.0 - x.powf(6.0)).max(0.0).powf(0.35)
+}
+
+/// Width of the gingival collar abutting an [`Finish::Abutted`] line up to its crest, mm.
+const COLLAR_MM: f32 = 0.9;
+/// Height of the collar's crest above the line, mm.
+const COLLAR_RISE: f32 = 0.25;
+/// Width over which the collar turns from its crest into its outer slope, mm.
+const COLLAR_TURN_MM: f32 = 1.0;
+/// The collar's outer slope (0.8: 39°).
+const COLLAR_SLOPE: f32 = 0.8;
+
+/// The gingiva abutting an [`Finish::Abutted`] line, `d` mm outside it: level with the line
+/// at the line (so the line is the concave junction of chamfer and gingiva), rising smoothly
+/// to a rounded crest, then down its outer slope to the gingiva. Smooth everywhere but at
+/// the line, as retracted gingiva is.
+fn collar(margin_height: f32, d: f32) -> f32 {
+    let crest = margin_height + COLLAR_RISE;
+    if d <= COLLAR_MM {
+        return margin_height
+            + COLLAR_RISE * 0.5 * (1.0 - (std::f32::consts::PI * d / COLLAR_MM).cos());
+    }
+    let e = d - COLLAR_MM;
+    if e <= COLLAR_TURN_MM {
+        return crest - COLLAR_SLOPE * e * e / (2.0 * COLLAR_TURN_MM);
+    }
+    crest - COLLAR_SLOPE * (e - 0.5 * COLLAR_TURN_MM)
+}
+
+/// How far outside an [`Finish::Abutted`] line its collar reaches before meeting the
+/// gingival level, mm.
+fn collar_reach(margin_height: f32) -> f32 {
+    COLLAR_MM + 0.5 * COLLAR_TURN_MM + (margin_height + COLLAR_RISE) / COLLAR_SLOPE + 0.2
 }
 
 /// Arc length of a closed polyline at each vertex, from vertex 0, and the total.

@@ -338,12 +338,20 @@ defects = "clean"
 fn prepared_teeth_carry_their_true_margin_on_the_surface() {
     // The analytic finish line against the triangulated surface: at 200k triangles the mesh
     // cuts the margin's corner by a median ~0.08 mm (p95 ~0.16 mm); coarser phantoms by more.
-    // Margin scoring (issue "margin capture") must allow for it.
+    // Margin scoring (issue "margin capture") must allow for it. One preparation with exposed
+    // root below its line, one with the gingiva abutting it.
     let p = generate(&PhantomSpec {
         triangles: 200_000,
-        ..spec(4, "preparations=2")
+        ..spec(4, "preparations=2,abutted=1")
     });
     assert_eq!(p.truth.preparations.len(), 2);
+    let abutted = p
+        .truth
+        .preparations
+        .iter()
+        .filter(|t| t.finish == imprint_phantom::arch::Finish::Abutted)
+        .count();
+    assert_eq!(abutted, 1);
     let d = DerivedData::new(&p.scan);
     let labels = p.scan.labels.as_ref().expect("labels");
     for prep in &p.truth.preparations {

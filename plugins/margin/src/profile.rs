@@ -31,6 +31,9 @@ pub struct Kink {
     pub fine_deg: f32,
     /// Angle between the two fitted lines, degrees.
     pub fitted_deg: f32,
+    /// How steeply the surface beyond the kink descends outward, degrees (negative where it
+    /// rises, as gingiva abutting a finish line does).
+    pub outer_descent_deg: f32,
     /// Nearest mesh vertex.
     pub vertex: u32,
 }
@@ -109,12 +112,13 @@ impl Profile {
                 let j = (lo..hi)
                     .max_by(|&a, &b| turning(a, fine).total_cmp(&turning(b, fine)))
                     .unwrap_or(i);
-                let (at, fitted) = self.fit_corner(j, FIT_MM);
+                let (at, fitted, descent) = self.fit_corner(j, FIT_MM);
                 out.push(Kink {
                     at,
                     wide_deg: turn[i],
                     fine_deg: turning(j, fine),
                     fitted_deg: fitted,
+                    outer_descent_deg: descent,
                     vertex: self.vertices[j],
                 });
                 i = hi;
@@ -127,7 +131,7 @@ impl Profile {
 
     /// Fits a line to each side of sample `j` (leaving a small gap at the corner) and
     /// returns where they meet (the corner, when it is near `j`) and the angle between them.
-    fn fit_corner(&self, j: usize, wide: f32) -> ([f32; 2], f32) {
+    fn fit_corner(&self, j: usize, wide: f32) -> ([f32; 2], f32, f32) {
         let k = |mm: f32| (mm / STEP).round() as usize;
         let gap = k(0.06);
         let inner = &self.points[j.saturating_sub(k(wide))..j.saturating_sub(gap)];
@@ -135,12 +139,14 @@ impl Profile {
         let outer = &self.points[(j + gap).min(outer_end)..outer_end];
         let here = self.points[j];
         let (Some(a), Some(b)) = (Line::fit(inner), Line::fit(outer)) else {
-            return (here, 0.0);
+            return (here, 0.0, 0.0);
         };
         let angle = a.angle_to(&b);
+        // The fitted direction points outward (its rho component is never negative).
+        let descent = -b.dir[1].atan2(b.dir[0]).to_degrees();
         match a.meet(&b) {
-            Some(p) if (p[0] - here[0]).hypot(p[1] - here[1]) <= 0.25 => (p, angle),
-            _ => (here, angle),
+            Some(p) if (p[0] - here[0]).hypot(p[1] - here[1]) <= 0.25 => (p, angle, descent),
+            _ => (here, angle, descent),
         }
     }
 

@@ -249,6 +249,7 @@ fn reference_from_kinks(
             c.of(form)
                 .iter()
                 .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
+                .filter(|k| form == Form::Crease || k.outer_descent_deg <= JUNCTION_MAX_DESCENT_DEG)
                 .map(|k| (k.at, k.fitted_deg))
                 .collect()
         })
@@ -267,7 +268,7 @@ fn reference_from_kinks(
                     // gingival crest's and the sulcus' corners lie beyond it).
                     let toward = match form {
                         Form::Crease => at[1] - low,
-                        Form::Junction => -at[0],
+                        Form::Junction => at[1] - low,
                     };
                     KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * toward
                 })
@@ -370,6 +371,11 @@ struct Reference {
     /// Share of sections where a kink (not an interpolation) makes the line.
     coverage: f32,
 }
+
+/// Steepest outward descent beyond a junction that can be gingiva abutting the line,
+/// degrees: the junction of the axial wall and a chamfer has the chamfer (35–45°) beyond it;
+/// gingiva at the line lies flat or rises.
+const JUNCTION_MAX_DESCENT_DEG: f32 = 20.0;
 
 /// Share of sections a crease must cover for the line to be read as one; below it, the
 /// better of crease and junction is taken. Phantom creases cover 97–100%; on the two real
