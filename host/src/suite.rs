@@ -9,7 +9,7 @@ use crate::run::{report_for, Loaded};
 use imprint_core::derived::DerivedData;
 use imprint_phantom::eval::{score, Score};
 use imprint_phantom::mapscore::{score_map, MapScore, MapSuiteScore};
-use imprint_phantom::suite::{aggregate, SuiteScore, SuiteSpec};
+use imprint_phantom::suite::{aggregate, margins_by_group, SuiteScore, SuiteSpec};
 use imprint_phantom::{generate, Jaw, Scanned};
 
 /// Scores every phantom of `spec` with the loaded plugins; returns the per-phantom scores
@@ -55,6 +55,7 @@ pub fn run_suite(
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
     let mut total = aggregate(&all);
     total.tooth_map = Some(MapSuiteScore::of(&maps));
+    total.margins_by_group = margins_by_group(scores.iter().map(|(g, _, s)| (g.as_str(), s)));
     (scores, total)
 }
 

@@ -101,6 +101,31 @@ pub struct SuiteScore {
     /// The tooth map against the truth (labels withheld), when it was scored.
     #[serde(default)]
     pub tooth_map: Option<crate::mapscore::MapSuiteScore>,
+    /// Margin scores of each group that has prepared teeth (groups differ in form and
+    /// resolution, so their figures mean more apart than summed).
+    #[serde(default)]
+    pub margins_by_group: BTreeMap<String, crate::marginscore::MarginSuiteScore>,
+}
+
+/// Margin scores per group, from `(group, score)` pairs; groups without prepared teeth are
+/// left out.
+pub fn margins_by_group<'a>(
+    scores: impl IntoIterator<Item = (&'a str, &'a Score)>,
+) -> BTreeMap<String, crate::marginscore::MarginSuiteScore> {
+    let mut groups: BTreeMap<String, Vec<&Score>> = BTreeMap::new();
+    for (group, score) in scores {
+        groups.entry(group.to_string()).or_default().push(score);
+    }
+    groups
+        .into_iter()
+        .map(|(g, s)| {
+            (
+                g,
+                crate::marginscore::MarginSuiteScore::of(s.iter().flat_map(|x| &x.margins)),
+            )
+        })
+        .filter(|(_, m)| m.preparations > 0)
+        .collect()
 }
 
 /// Sums per-phantom scores into one suite score.
@@ -149,6 +174,7 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
         }),
         decision_confusion: confusion,
         tooth_map: None,
+        margins_by_group: BTreeMap::new(),
     }
 }
 
@@ -173,6 +199,9 @@ impl SuiteScore {
             self.decision_confusion
         );
         s.push_str(&self.margins.to_text());
+        for (group, m) in &self.margins_by_group {
+            let _ = write!(s, "  [{group}] {}", m.to_text());
+        }
         if let Some(m) = &self.tooth_map {
             s.push_str(&m.to_text());
         }
