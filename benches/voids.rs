@@ -5,21 +5,12 @@
 //! debug build) first, for the plugin library.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use imprint_core::derived::DerivedData;
 use imprint_host::case::CaseFile;
-use imprint_host::plugins;
-use imprint_host::run::{parameters, run_plugins};
 use imprint_phantom::{generate, PhantomSpec};
-use std::time::Duration;
 
 mod common;
 
 fn voids(c: &mut Criterion) {
-    let library = common::plugin_library("imprint_plugin_voids");
-    if !library.exists() {
-        eprintln!("skipped: build the workspace first (cargo build --release --workspace)");
-        return;
-    }
     let mut scan = generate(&PhantomSpec {
         seed: 3,
         triangles: 1_000_000,
@@ -27,18 +18,13 @@ fn voids(c: &mut Criterion) {
     })
     .scan;
     scan.labels = None;
-    let derived = vec![DerivedData::new(&scan)];
-    let (loaded, _) = plugins::load_all(&[library]);
-    let params = parameters(&loaded, &[]).expect("params");
-    let case = CaseFile::default();
-    // The derived data the analyzer needs, once, outside the timing.
-    run_plugins(&loaded, &derived, &case, &params, 2);
-    let mut g = c.benchmark_group("1m_triangle_arch");
-    g.sample_size(10).measurement_time(Duration::from_secs(6));
-    g.bench_function("voids_analyzer", |b| {
-        b.iter(|| run_plugins(&loaded, &derived, &case, &params, 2))
-    });
-    g.finish();
+    common::bench_analyzer(
+        c,
+        "imprint_plugin_voids",
+        ("1m_triangle_arch", "voids_analyzer"),
+        &scan,
+        &CaseFile::default(),
+    );
 }
 
 criterion_group!(benches, voids);

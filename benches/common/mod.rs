@@ -18,3 +18,34 @@ pub fn plugin_library(name: &str) -> PathBuf {
         target.join("debug").join(file)
     }
 }
+
+/// Benchmarks one analyzer plugin alone on `scan` with `case`, as `group/name`: the host's
+/// derived data is computed once, outside the timing, as the host shares it among
+/// analyzers. Skips (with a message) when the plugin library is not built.
+#[allow(dead_code)] // Not every bench uses it.
+pub fn bench_analyzer(
+    c: &mut criterion::Criterion,
+    crate_name: &str,
+    (group, name): (&str, &str),
+    scan: &imprint_core::scan::Scan,
+    case: &imprint_host::case::CaseFile,
+) {
+    use imprint_host::run::{parameters, run_plugins};
+    let library = plugin_library(crate_name);
+    if !library.exists() {
+        eprintln!("skipped: build the workspace first (cargo build --release --workspace)");
+        return;
+    }
+    let derived = vec![imprint_core::derived::DerivedData::new(scan)];
+    let (loaded, _) = imprint_host::plugins::load_all(&[library]);
+    let params = parameters(&loaded, &[]).expect("params");
+    // The derived data the analyzer needs, once, outside the timing.
+    run_plugins(&loaded, &derived, case, &params, 2);
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(6));
+    g.bench_function(name, |b| {
+        b.iter(|| run_plugins(&loaded, &derived, case, &params, 2))
+    });
+    g.finish();
+}
