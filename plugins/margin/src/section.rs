@@ -69,9 +69,7 @@ impl ToothFrame {
     /// The world point at angle `theta`, radius `rho` and height `z`.
     pub fn world(&self, theta: f32, rho: f32, z: f32) -> [f32; 3] {
         let (s, c) = theta.sin_cos();
-        std::array::from_fn(|k| {
-            self.center[k] + rho * (c * self.u[k] + s * self.v[k]) + z * self.axis[k]
-        })
+        self.to_world([rho * c, rho * s, z])
     }
 }
 

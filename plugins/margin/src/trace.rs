@@ -500,12 +500,7 @@ fn narrow_holes(
     let missing: Vec<bool> = candidates
         .iter()
         .zip(reference)
-        .map(|(c, &r)| {
-            !c.profiles
-                .iter()
-                .flat_map(|p| &p.points)
-                .any(|q| dist(*q, r) <= reach)
-        })
+        .map(|(c, &r)| nearest_sample(c, r).is_none_or(|(_, _, d)| d > reach))
         .collect();
     let Some(anchor) = (0..n).find(|&i| stations[i].state != State::Hole) else {
         return;
@@ -603,16 +598,7 @@ fn judge(
 /// meet at, spread over more than the kink scales see; where no edge exists at all, the
 /// profile hardly turns.
 fn rounded_turn(c: &Candidate, r: [f32; 2]) -> Option<f32> {
-    let (profile, i, d) = c
-        .profiles
-        .iter()
-        .flat_map(|p| {
-            p.points
-                .iter()
-                .enumerate()
-                .map(move |(i, q)| (p, i, dist(*q, r)))
-        })
-        .min_by(|a, b| a.2.total_cmp(&b.2))?;
+    let (profile, i, d) = nearest_sample(c, r)?;
     if d > 0.3 {
         return None;
     }
@@ -624,9 +610,18 @@ fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
 }
 
 fn nearest_vertex(c: &Candidate, r: [f32; 2]) -> Option<u32> {
+    nearest_sample(c, r).map(|(p, i, _)| p.vertices[i])
+}
+
+/// The section's profile sample nearest `r`: its profile, index and distance.
+fn nearest_sample(c: &Candidate, r: [f32; 2]) -> Option<(&Profile, usize, f32)> {
     c.profiles
         .iter()
-        .flat_map(|p| p.points.iter().zip(&p.vertices))
-        .min_by(|a, b| dist(*a.0, r).total_cmp(&dist(*b.0, r)))
-        .map(|(_, &v)| v)
+        .flat_map(|p| {
+            p.points
+                .iter()
+                .enumerate()
+                .map(move |(i, q)| (p, i, dist(*q, r)))
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2))
 }
