@@ -32,11 +32,17 @@ pub struct DefectMix {
     /// chamfers: the line a concave junction) instead of exposed root below it.
     #[serde(default)]
     pub abutted: u32,
+    /// Double surfaces: a patch 2–6 mm across recorded twice, the copy a separate sheet
+    /// 0.1–0.5 mm over or under the surface (scan frames that did not register, a re-seated
+    /// tray).
+    #[serde(default)]
+    pub doubles: u32,
 }
 
 impl DefectMix {
-    /// Parses `clean`, `random`, or `holes=N,voids=N,nodules=N,spikes=N,drags=N,preparations=N,margin_flaws=N,abutted=N` (any
-    /// subset).
+    /// Parses `clean`, `random`, or
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,doubles=N,preparations=N,margin_flaws=N,abutted=N`
+    /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
         match spec.trim() {
@@ -62,9 +68,10 @@ impl DefectMix {
                 "drags" => mix.drags = n,
                 "margin_flaws" => mix.margin_flaws = n,
                 "abutted" => mix.abutted = n,
+                "doubles" => mix.doubles = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, preparations, margin_flaws, abutted)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, doubles, preparations, margin_flaws, abutted)"
                 ))
                 }
             }
@@ -83,6 +90,7 @@ impl DefectMix {
             drags: u32::from(rng.random_bool(0.3)),
             margin_flaws: 0,
             abutted: 0,
+            doubles: 0,
         }
     }
 }
@@ -97,17 +105,28 @@ pub struct Placed {
     pub remove: Vec<u32>,
 }
 
+/// Where defects go: the true surface, the band of the arch the scan covers, and the
+/// domain's extent along the arch.
+pub struct Ground<'a> {
+    /// The true surface by domain coordinates.
+    pub surface: &'a crate::drags::SurfaceFn<'a>,
+    /// The band across the arch.
+    pub band: &'a Band,
+    /// First and last arch position of the domain, mm.
+    pub domain: (f32, f32),
+}
+
 /// Injects the mix beside the defects `placed` already (kept clear of them); vertex normals
 /// are those of the clean surface.
 pub fn inject(
     mesh: &mut GridMesh,
     normals: &[[f32; 3]],
+    ground: &Ground<'_>,
     mix: &DefectMix,
-    band: &Band,
-    (s0, s1): (f32, f32),
     mut placed: Vec<Placed>,
     rng: &mut impl Rng,
 ) -> Vec<Placed> {
+    let (band, (s0, s1), surface) = (ground.band, ground.domain, ground.surface);
     let kinds = std::iter::repeat_n(FindingKind::Hole, mix.holes as usize)
         .chain(std::iter::repeat_n(FindingKind::Void, mix.voids as usize))
         .chain(std::iter::repeat_n(
@@ -118,12 +137,17 @@ pub fn inject(
         .chain(std::iter::repeat_n(
             FindingKind::DragMark,
             mix.drags as usize,
+        ))
+        .chain(std::iter::repeat_n(
+            FindingKind::DoubleSurface,
+            mix.doubles as usize,
         ));
     for (n, kind) in kinds.enumerate() {
         let radius = match kind {
             FindingKind::Hole => rng.random_range(0.25..3.0f32),
             FindingKind::Spike => 0.0,
             FindingKind::DragMark => rng.random_range(1.0..7.5f32),
+            FindingKind::DoubleSurface => rng.random_range(1.0..3.0f32),
             _ => rng.random_range(0.1..1.0f32),
         };
         let Some(center) = pick_site(mesh, &placed, radius, band, (s0, s1), rng) else {
@@ -131,11 +155,24 @@ pub fn inject(
         };
         let id = format!("D{}", n + 1);
         if kind == FindingKind::DragMark {
-            placed.extend(drag_set(mesh, normals, center, 2.0 * radius, &id, rng));
+            placed.extend(crate::drags::drag_set(
+                mesh,
+                normals,
+                surface,
+                center,
+                2.0 * radius,
+                &id,
+                rng,
+            ));
             continue;
         }
         let p = match kind {
             FindingKind::Hole => hole(mesh, center, radius, id),
+            FindingKind::DoubleSurface => {
+                let gap = rng.random_range(0.1..0.5f32);
+                let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                double_sheet(mesh, normals, center, radius, sign * gap, id)
+            }
             FindingKind::Spike => spike(mesh, normals, center, rng.random_range(0.3..1.0), id),
             _ => {
                 let depth = rng.random_range(0.05..(radius.min(1.0)));
@@ -216,6 +253,7 @@ pub(crate) fn truth(
         resolvable: true,
         vertices: Vec::new(),
         direction: None,
+        width_mm: None,
         arc: None,
     }
 }
@@ -380,132 +418,53 @@ fn bubble(
     }
 }
 
-/// A set of 1–3 parallel drag marks (a tray that slid while the material set): grooves on the
-/// positive, or ridges, `length` mm long, 0.3–0.8 mm wide, 0.05–0.5 mm deep, spaced 0.6–1.5 mm
-/// apart, all along one direction in the domain (mesiodistal or buccolingual, or between).
-/// Each mark is its own true defect; `size_mm` is its length, and the `direction` of the
-/// drag is recorded in the id's truth as the unit vector along the mark.
-fn drag_set(
+/// A patch recorded twice: the triangles of a missing-patch sized piece around `center`
+/// copied as a separate sheet `offset` mm along the normals (over the surface when positive).
+/// The copy's vertices are appended to the mesh; they are the defect's vertices.
+fn double_sheet(
     mesh: &mut GridMesh,
     normals: &[[f32; 3]],
-    start: u32,
-    length: f32,
-    id: &str,
-    rng: &mut impl Rng,
-) -> Vec<Placed> {
-    let angle = rng.random_range(0.0..std::f32::consts::PI);
-    let dir = [angle.cos(), angle.sin()];
-    let across = [-dir[1], dir[0]];
-    let count = rng.random_range(1..=3);
-    let spacing = rng.random_range(0.6..1.5f32);
-    let sign = if rng.random_bool(0.7) { -1.0 } else { 1.0 };
-    let origin = mesh.domain[start as usize];
-    (0..count)
-        .filter_map(|k| {
-            let offset = (k as f32 - (count - 1) as f32 / 2.0) * spacing;
-            let a = [
-                origin[0] + offset * across[0],
-                origin[1] + offset * across[1],
-            ];
-            let width = rng.random_range(0.3..0.8f32);
-            let depth = rng.random_range(0.05..0.5f32).min(width * 1.5);
-            groove(
-                mesh,
-                normals,
-                a,
-                dir,
-                length,
-                width,
-                sign * depth,
-                &format!("{id}.{}", k + 1),
-            )
-        })
-        .collect()
-}
-
-/// Displaces the vertices within `width / 2` of a domain segment along their normals, with a
-/// rounded cross-section and tapered ends.
-#[allow(clippy::too_many_arguments)]
-fn groove(
-    mesh: &mut GridMesh,
-    normals: &[[f32; 3]],
-    a: [f32; 2],
-    dir: [f32; 2],
-    length: f32,
-    width: f32,
+    center: u32,
+    radius: f32,
     offset: f32,
-    id: &str,
-) -> Option<Placed> {
-    let half = width / 2.0;
-    let mut affected = Vec::new();
-    for (i, d) in mesh.domain.iter().enumerate() {
-        let rel = [d[0] - a[0], d[1] - a[1]];
-        let along = rel[0] * dir[0] + rel[1] * dir[1];
-        let off = (rel[0] * -dir[1] + rel[1] * dir[0]).abs();
-        if (0.0..=length).contains(&along) && off < half {
-            let taper = (along.min(length - along) / half.max(0.2)).min(1.0);
-            let profile = (1.0 - (off / half).powi(2)) * taper;
-            affected.push((i, profile));
-        }
-    }
-    if affected.len() < 3 {
-        return None;
-    }
-    let mid = affected.iter().min_by(|x, y| {
-        let m = |i: usize| {
-            let d = mesh.domain[i];
-            let along = (d[0] - a[0]) * dir[0] + (d[1] - a[1]) * dir[1];
-            (along - length / 2.0).abs()
-        };
-        m(x.0).total_cmp(&m(y.0))
-    })?;
-    let center = mesh.positions[mid.0];
-    let tooth = mesh.labels[mid.0];
-    // The drag direction in 3-D: along the mark between its two ends.
-    let end = |t: f32| {
-        affected
-            .iter()
-            .min_by(|x, y| {
-                let g = |i: usize| {
-                    let d = mesh.domain[i];
-                    ((d[0] - a[0]) * dir[0] + (d[1] - a[1]) * dir[1] - t).abs()
-                };
-                g(x.0).total_cmp(&g(y.0))
+    id: String,
+) -> Placed {
+    let patch = hole(mesh, center, radius, id);
+    let mut copy: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut triangles = Vec::with_capacity(patch.remove.len());
+    for &f in &patch.remove {
+        let t = mesh.triangles[f as usize];
+        let new = t.map(|v| {
+            *copy.entry(v).or_insert_with(|| {
+                let (p, n) = (mesh.positions[v as usize], normals[v as usize]);
+                mesh.positions
+                    .push(std::array::from_fn(|k| p[k] + offset * n[k]));
+                mesh.labels.push(mesh.labels[v as usize]);
+                mesh.domain.push(mesh.domain[v as usize]);
+                (mesh.positions.len() - 1) as u32
             })
-            .map(|x| mesh.positions[x.0])
-    };
-    let (p0, p1) = (end(0.0)?, end(length)?);
-    for &(i, profile) in &affected {
-        let n = normals[i];
-        let p = &mut mesh.positions[i];
-        *p = [
-            p[0] + offset * profile * n[0],
-            p[1] + offset * profile * n[1],
-            p[2] + offset * profile * n[2],
-        ];
+        });
+        triangles.push(new);
     }
-    let chord = dist(p0, p1);
+    mesh.triangles.extend(triangles);
+    let c = mesh.positions[center as usize];
+    let n = normals[center as usize];
     let mut t = truth(
-        id.to_string(),
-        FindingKind::DragMark,
-        center,
-        chord.max(length),
+        patch.truth.id,
+        FindingKind::DoubleSurface,
+        std::array::from_fn(|k| c[k] + 0.5 * offset * n[k]),
+        2.0 * radius,
         offset.abs(),
-        tooth,
+        mesh.labels[center as usize],
     );
-    t.direction = Some([
-        (p1[0] - p0[0]) / chord.max(1e-6),
-        (p1[1] - p0[1]) / chord.max(1e-6),
-        (p1[2] - p0[2]) / chord.max(1e-6),
-    ]);
-    t.severity = if tooth != 0 && offset.abs() >= 0.1 {
+    t.severity = if mesh.labels[center as usize] != 0 {
         Severity::Major
     } else {
         Severity::Minor
     };
-    Some(Placed {
+    Placed {
         truth: t,
-        vertices: affected.iter().map(|(i, _)| *i as u32).collect(),
+        vertices: copy.into_values().collect(),
         remove: Vec::new(),
-    })
+    }
 }

@@ -33,6 +33,10 @@ pub struct KindScore {
     pub median_error_mm: Option<f64>,
     /// Median |reported size − true size| of matches, mm.
     pub median_size_error_mm: Option<f64>,
+    /// For kinds with a direction (drag marks): the median angle between the reported and
+    /// the true direction of matches, degrees (as axes: a mark has no sense of travel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_direction_error_deg: Option<f64>,
 }
 
 /// One matched pair.
@@ -50,6 +54,9 @@ pub struct Match {
     pub size_error_mm: f64,
     /// The finding names the true tooth (or both say gingiva).
     pub tooth_right: bool,
+    /// Angle between the reported and the true direction, degrees, when both have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction_error_deg: Option<f64>,
 }
 
 /// The score of one report against one truth.
@@ -86,6 +93,27 @@ fn dist(a: [f32; 3], b: [f32; 3]) -> f64 {
         .sqrt()
 }
 
+/// The angle between two axes, degrees (0–90: the sense of each is ignored).
+fn axis_angle_deg(a: [f32; 3], b: [f32; 3]) -> Option<f64> {
+    let norm = |v: [f32; 3]| (0..3).map(|k| f64::from(v[k]).powi(2)).sum::<f64>().sqrt();
+    let (na, nb) = (norm(a), norm(b));
+    if na < 1e-9 || nb < 1e-9 {
+        return None;
+    }
+    let dot: f64 = (0..3).map(|k| f64::from(a[k]) * f64::from(b[k])).sum();
+    Some((dot.abs() / (na * nb)).min(1.0).acos().to_degrees())
+}
+
+/// A finding's direction: its `direction_x/y/z` metrics.
+fn finding_direction(f: &Finding) -> Option<[f32; 3]> {
+    let get = |k: &str| f.metrics.get(k).map(|v| *v as f32);
+    Some([
+        get("direction_x")?,
+        get("direction_y")?,
+        get("direction_z")?,
+    ])
+}
+
 /// The median, or `None` for no values.
 pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
@@ -98,6 +126,14 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     } else {
         (v[m - 1] + v[m]) / 2.0
     })
+}
+
+/// The errors of one kind's matches.
+#[derive(Default)]
+struct Errors {
+    centre: Vec<f64>,
+    size: Vec<f64>,
+    direction: Vec<f64>,
 }
 
 /// Scores `findings` (of the phantom's scan) against `truth`; `decision` is the report's.
@@ -126,7 +162,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         }
     }
     let mut kinds: BTreeMap<String, KindScore> = BTreeMap::new();
-    let mut errors: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut errors: BTreeMap<String, Errors> = BTreeMap::new();
     let mut matches = Vec::new();
     for &(d, ti, fi) in &matched {
         let (t, f) = (&truth.defects[ti], &findings[fi]);
@@ -137,9 +173,14 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         }
         kinds.entry(k.clone()).or_default().tp += 1;
         let size_error = f64::from(f.size_mm - t.size_mm);
+        let direction_error = t
+            .direction
+            .zip(finding_direction(f))
+            .and_then(|(a, b)| axis_angle_deg(a, b));
         let e = errors.entry(k).or_default();
-        e.0.push(d);
-        e.1.push(size_error.abs());
+        e.centre.push(d);
+        e.size.push(size_error.abs());
+        e.direction.extend(direction_error);
         matches.push(Match {
             kind: name(t.kind),
             truth: t.id.clone(),
@@ -147,6 +188,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
             distance_mm: d,
             size_error_mm: size_error,
             tooth_right: f.tooth == t.tooth,
+            direction_error_deg: direction_error,
         });
     }
     for (ti, t) in truth.defects.iter().enumerate() {
@@ -170,9 +212,10 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
         s.precision = ratio(s.tp, s.tp + s.fp);
         s.recall = ratio(s.tp, s.tp + s.fn_);
-        if let Some((d, size)) = errors.remove(k) {
-            s.median_error_mm = median(d);
-            s.median_size_error_mm = median(size);
+        if let Some(e) = errors.remove(k) {
+            s.median_error_mm = median(e.centre);
+            s.median_size_error_mm = median(e.size);
+            s.median_direction_error_deg = median(e.direction);
         }
     }
     let right = matches.iter().filter(|m| m.tooth_right).count();
@@ -197,13 +240,13 @@ pub fn cell(v: Option<f64>) -> String {
 pub fn kind_table(kinds: &BTreeMap<String, KindScore>) -> String {
     use std::fmt::Write;
     let mut s = format!(
-        "{:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}\n",
-        "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm"
+        "{:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8} {:>7}\n",
+        "kind", "tp", "fp", "fn", "aside", "precision", "recall", "error mm", "size mm", "dir deg"
     );
     for (k, v) in kinds {
         let _ = writeln!(
             s,
-            "{k:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8}",
+            "{k:<16} {:>5} {:>5} {:>5} {:>6} {:>9} {:>7} {:>9} {:>8} {:>7}",
             v.tp,
             v.fp,
             v.fn_,
@@ -211,7 +254,9 @@ pub fn kind_table(kinds: &BTreeMap<String, KindScore>) -> String {
             cell(v.precision),
             cell(v.recall),
             cell(v.median_error_mm),
-            cell(v.median_size_error_mm)
+            cell(v.median_size_error_mm),
+            v.median_direction_error_deg
+                .map_or("-".to_string(), |x| format!("{x:.1}"))
         );
     }
     s

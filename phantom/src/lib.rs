@@ -15,6 +15,7 @@
 
 pub mod arch;
 pub mod defects;
+pub mod drags;
 pub mod eval;
 pub mod mapscore;
 pub mod marginscore;
@@ -142,7 +143,19 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         })
         .collect();
     let flawed = flaw_truths(&mesh, &teeth, &margins);
-    let placed = defects::inject(&mut mesh, &normals, &mix, &band, domain, flawed, &mut rng);
+    let surface = |s: f32, t: f32| curve.point(s, t, surface::sample(&teeth, &band, s, t).z);
+    let ground = defects::Ground {
+        surface: &surface,
+        band: &band,
+        domain,
+    };
+    let placed = defects::inject(&mut mesh, &normals, &ground, &mix, flawed, &mut rng);
+    // Sheets copied by double surfaces add vertices: they take their own normals.
+    let mut normals = normals;
+    if mesh.positions.len() > normals.len() {
+        let fresh = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
+        normals.extend_from_slice(&fresh[normals.len()..]);
+    }
     let noise_um = rng.random_range(5.0..15.0f32);
     add_noise(&mut mesh.positions, &normals, noise_um / 1000.0, &mut rng);
     let pose = pose_for(jaw, spec.random_pose, &mut rng);

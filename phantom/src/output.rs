@@ -105,7 +105,12 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 || d.kind == FindingKind::Hole
                 || d.depth_mm >= 4.0 * noise_um / 1000.0;
             // A spike is one vertex: only its height against the noise decides.
-            let wide_enough = d.kind == FindingKind::Spike || d.size_mm >= 3.0 * mean_edge;
+            // A drag mark is resolved when its channel is 2 edges wide.
+            let wide_enough = match (d.kind, d.width_mm) {
+                (FindingKind::Spike, _) => true,
+                (_, Some(w)) => w >= 2.0 * mean_edge,
+                _ => d.size_mm >= 3.0 * mean_edge,
+            };
             d.resolvable = wide_enough && deep_enough;
             d.cause = cause(spec.scanned, d.kind);
             d

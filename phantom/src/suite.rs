@@ -151,6 +151,8 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
         };
         e.median_error_mm = median(of_kind().map(|m| m.distance_mm).collect());
         e.median_size_error_mm = median(of_kind().map(|m| m.size_error_mm.abs()).collect());
+        e.median_direction_error_deg =
+            median(of_kind().filter_map(|m| m.direction_error_deg).collect());
     }
     let clean: Vec<&Score> = scores.iter().filter(|s| s.clean).collect();
     let matches: Vec<_> = scores.iter().flat_map(|s| &s.matches).collect();

@@ -34,6 +34,9 @@ pub struct TrueDefect {
     /// For drag marks: the unit direction along the mark, in scan coordinates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<[f32; 3]>,
+    /// For drag marks: the channel's full width, mm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width_mm: Option<f32>,
     /// For margin flaws: where along the tooth's true margin (see [`TruePreparation`]) the
     /// flaw starts and ends, mm of arc from the line's first point in its direction (the end
     /// is smaller than the start when the flaw wraps past the first point).

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod derived;
+mod drag;
 mod hostile;
 mod margin;
 mod phantom;

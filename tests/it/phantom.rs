@@ -137,15 +137,13 @@ fn pits_and_bumps_are_displaced_by_their_true_depth_along_the_normal() {
         nodules: 3,
         ..Default::default()
     };
-    let placed = defects::inject(
-        &mut mesh,
-        &normals,
-        &mix,
-        &band,
+    let surface = |s: f32, t: f32| curve.point(s, t, surface::sample(&teeth, &band, s, t).z);
+    let ground = defects::Ground {
+        surface: &surface,
+        band: &band,
         domain,
-        Vec::new(),
-        &mut rng,
-    );
+    };
+    let placed = defects::inject(&mut mesh, &normals, &ground, &mix, Vec::new(), &mut rng);
     assert_eq!(placed.len(), 6);
     for p in placed {
         let sign = if p.truth.kind == FindingKind::Void {
@@ -469,6 +467,7 @@ fn the_margin_scorer_places_findings_on_the_true_line() {
         resolvable: true,
         vertices: Vec::new(),
         direction: None,
+        width_mm: None,
         arc: Some(arc),
     };
     // A blur over 2–4 mm, and a tissue stretch wrapping past the line's first point.

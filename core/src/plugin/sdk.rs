@@ -94,6 +94,20 @@ impl<'i, 'a> Context<'i, 'a> {
         serde_json::from_str(self.input.case_json.as_str()).unwrap_or(serde_json::Value::Null)
     }
 
+    /// FDI numbers of the teeth the case file says are prepared for crowns (empty without a
+    /// case file).
+    pub fn prepared_teeth(&self) -> Vec<u8> {
+        self.case()["prepared_teeth"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p["tooth"].as_u64())
+                    .filter_map(|t| u8::try_from(t).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Threads this plugin may use.
     pub fn threads(&self) -> usize {
         self.input.threads.max(1) as usize
@@ -144,6 +158,42 @@ impl<'i, 'a> ScanRef<'i, 'a> {
             (Some(&a), Some(&b)) => &self.view.adjacency.as_slice()[a as usize..b as usize],
             _ => &[],
         }
+    }
+    /// The adjacency as compressed rows: vertex `v`'s neighbours are
+    /// `items[offsets[v]..offsets[v + 1]]` (both empty when adjacency was not requested).
+    pub fn adjacency_rows(&self) -> (&'i [u32], &'i [u32]) {
+        (
+            self.view.adjacency_offsets.as_slice(),
+            self.view.adjacency.as_slice(),
+        )
+    }
+    /// Mean edge length over the adjacency, mm (needs `adjacency`), from the rings of about
+    /// 50 000 vertices spread over the scan (exact on smaller scans).
+    pub fn mean_edge(&self) -> f32 {
+        let p = self.positions();
+        let stride = (p.len() / 50_000).max(1);
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        for v in (0..p.len()).step_by(stride) {
+            for &w in self.neighbours(v) {
+                let q = p[w as usize];
+                let d: f32 = (0..3).map(|k| (q[k] - p[v][k]).powi(2)).sum();
+                sum += f64::from(d.sqrt());
+                count += 1;
+            }
+        }
+        (sum / count.max(1) as f64) as f32
+    }
+    /// The positions smoothed by `rounds` of one-ring averaging, boundary vertices held
+    /// (needs `adjacency`; see [`crate::derived::laplacian_smooth`]): a reference surface
+    /// from which features narrower than about `edge × √(2·rounds)` have been removed.
+    pub fn smoothed(&self, rounds: usize) -> Vec<[f32; 3]> {
+        crate::derived::laplacian_smooth(
+            |v| self.neighbours(v),
+            self.positions(),
+            self.on_boundary(),
+            rounds,
+            1.0,
+        )
     }
     /// Component of each face.
     pub fn face_component(&self) -> &'i [u32] {

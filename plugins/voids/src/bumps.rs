@@ -14,7 +14,7 @@
 //!    long: a region whose footprint is more than 2.5 times longer than wide is left alone;
 //!    so are regions wider than `max_diameter`.
 
-use crate::geometry::{dist, dot, mean_edge, smoothed, sub};
+use crate::geometry::{dist, dot, sub};
 use crate::policy::Policy;
 use imprint_core::finding::{Finding, FindingKind};
 use imprint_core::plugin::sdk::ScanRef;
@@ -58,11 +58,11 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
     if p.len() < 50 || normals.len() != p.len() {
         return (Vec::new(), 0.0);
     }
-    let edge = mean_edge(scan);
+    let edge = scan.mean_edge();
     let rounds = ((ROUNDS_SCALE / edge.max(0.02)).powi(2) / 2.0)
         .round()
         .clamp(2.0, 8.0) as usize;
-    let reference = smoothed(scan, rounds);
+    let reference = scan.smoothed(rounds);
     let boundary = scan.on_boundary();
     let height: Vec<f32> = (0..p.len())
         .into_par_iter()

@@ -57,15 +57,7 @@ pub struct Policy<'s> {
 
 impl<'s> Policy<'s> {
     pub fn new(ctx: &Context<'_, '_>, scan: &ScanRef<'s, '_>, thresholds: Thresholds) -> Self {
-        let prepared = ctx.case()["prepared_teeth"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| p["tooth"].as_u64())
-                    .filter_map(|t| u8::try_from(t).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let prepared = ctx.prepared_teeth();
         Self {
             teeth: scan.tooth_of_vertex(),
             regions: scan.region_of_vertex(),

@@ -1,0 +1,213 @@
+//! Drag marks as a moving tray leaves them: a fold of setting material (or the tray's edge)
+//! pressed against the surface slides along one direction in space and scores the surface
+//! along its path. Each mark is traced over the true surface, stepping along the sliding
+//! direction projected into the surface's tangent plane, so it follows the tooth over a cusp
+//! or down a wall the way a real scratch does, and stops where the surface faces the motion
+//! head-on (the tray would push into it, not slide along it). The vertices within half the
+//! mark's width of its path are displaced along their normals with a rounded cross-section.
+
+use crate::defects::{truth, Placed};
+use crate::surface::GridMesh;
+use imprint_core::finding::{FindingKind, Severity};
+use rand::Rng;
+
+/// The true surface: canonical-frame point at domain coordinates `(s, t)`.
+pub type SurfaceFn<'a> = dyn Fn(f32, f32) -> [f32; 3] + Sync + 'a;
+
+/// The widest drag mark, mm.
+pub const MAX_WIDTH: f32 = 0.8;
+/// The shortest mark kept, mm (a tray that scores less has not slid).
+const MIN_LENGTH: f32 = 2.0;
+/// Step along a traced mark, mm.
+const STEP: f32 = 0.1;
+
+/// A set of 1–3 parallel drag marks (a tray that slid while the material set): grooves on
+/// the positive, or ridges, up to `length` mm long, 0.3–0.8 mm wide, 0.05–0.5 mm deep, their
+/// starts 1.4–2.3 mm apart across the motion (each mark distinct), all made by one motion: a
+/// direction in space, mostly level with the occlusal plane (tilted up to 30°). Each mark is
+/// its own true defect; `size_mm` is its traced length, and its `direction` the unit chord
+/// from start to end.
+pub fn drag_set(
+    mesh: &mut GridMesh,
+    normals: &[[f32; 3]],
+    surface: &SurfaceFn<'_>,
+    start: u32,
+    length: f32,
+    id: &str,
+    rng: &mut impl Rng,
+) -> Vec<Placed> {
+    let angle = rng.random_range(0.0..std::f32::consts::PI);
+    let count = rng.random_range(1..=3);
+    let spacing = rng.random_range(0.6..1.5f32) + MAX_WIDTH;
+    let sign = if rng.random_bool(0.7) { -1.0 } else { 1.0 };
+    let tilt = rng.random_range(-0.5..0.5f32);
+    let motion = [
+        angle.cos() * tilt.cos(),
+        angle.sin() * tilt.cos(),
+        tilt.sin(),
+    ];
+    let origin = mesh.domain[start as usize];
+    (0..count)
+        .filter_map(|k| {
+            let offset = (k as f32 - (count - 1) as f32 / 2.0) * spacing;
+            // Starts side by side across the motion, in the domain.
+            let a = [
+                origin[0] - offset * angle.sin(),
+                origin[1] + offset * angle.cos(),
+            ];
+            let width = rng.random_range(0.3..MAX_WIDTH);
+            let depth = rng.random_range(0.05..0.5f32).min(width * 1.5);
+            let path = trace(surface, a, motion, length)?;
+            let mark = Mark {
+                path: &path,
+                width,
+                offset: sign * depth,
+            };
+            groove(mesh, normals, &mark, &format!("{id}.{}", k + 1))
+        })
+        .collect()
+}
+
+/// The path of a point sliding from domain point `a` along `motion` over the surface, up to
+/// `length` mm (3-D points every [`STEP`]); `None` when it cannot slide [`MIN_LENGTH`].
+fn trace(
+    surface: &SurfaceFn<'_>,
+    a: [f32; 2],
+    motion: [f32; 3],
+    length: f32,
+) -> Option<Vec<[f32; 3]>> {
+    let mut uv = a;
+    let mut path = vec![surface(uv[0], uv[1])];
+    while (path.len() - 1) as f32 * STEP < length {
+        let Some(next) = step(surface, uv, motion) else {
+            break;
+        };
+        uv = next;
+        path.push(surface(uv[0], uv[1]));
+    }
+    ((path.len() - 1) as f32 * STEP >= MIN_LENGTH).then_some(path)
+}
+
+/// One step of [`STEP`] mm along the motion's tangential part, as a domain move; `None` where
+/// the surface faces the motion head-on.
+fn step(surface: &SurfaceFn<'_>, uv: [f32; 2], motion: [f32; 3]) -> Option<[f32; 2]> {
+    let h = 0.01;
+    let p = surface(uv[0], uv[1]);
+    let ps = surface(uv[0] + h, uv[1]);
+    let pt = surface(uv[0], uv[1] + h);
+    let js: [f32; 3] = std::array::from_fn(|k| (ps[k] - p[k]) / h);
+    let jt: [f32; 3] = std::array::from_fn(|k| (pt[k] - p[k]) / h);
+    let n = normalize(cross(js, jt))?;
+    let dn = dot(motion, n);
+    let tangent: [f32; 3] = std::array::from_fn(|k| motion[k] - dn * n[k]);
+    let t = normalize(tangent).filter(|_| dn.abs() < 0.8)?;
+    // Least squares: js·ds + jt·dt = STEP·t.
+    let (a, b, c) = (dot(js, js), dot(js, jt), dot(jt, jt));
+    let (r1, r2) = (STEP * dot(js, t), STEP * dot(jt, t));
+    let det = a * c - b * b;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    Some([
+        uv[0] + (c * r1 - b * r2) / det,
+        uv[1] + (a * r2 - b * r1) / det,
+    ])
+}
+
+/// A traced mark to press into the mesh.
+struct Mark<'p> {
+    path: &'p [[f32; 3]],
+    width: f32,
+    /// Along the normal: negative for a groove.
+    offset: f32,
+}
+
+/// Displaces the vertices within half the mark's width of its path along their normals,
+/// with a rounded cross-section and tapered ends; `None` when the mark misses the mesh.
+fn groove(mesh: &mut GridMesh, normals: &[[f32; 3]], mark: &Mark<'_>, id: &str) -> Option<Placed> {
+    let half = mark.width / 2.0;
+    let length = (mark.path.len() - 1) as f32 * STEP;
+    let (lo, hi) = bounds(mark.path, half);
+    let mut affected = Vec::new();
+    for (i, p) in mesh.positions.iter().enumerate() {
+        if (0..3).any(|k| p[k] < lo[k] || p[k] > hi[k]) {
+            continue;
+        }
+        let Some((d, seg, f)) = imprint_core::util::polyline_project(*p, mark.path, false) else {
+            continue;
+        };
+        if d < half {
+            let along = (seg as f32 + f) * STEP;
+            let taper = (along.min(length - along) / half.max(0.2)).clamp(0.0, 1.0);
+            affected.push((i, (1.0 - (d / half).powi(2)) * taper));
+        }
+    }
+    if affected.len() < 3 {
+        return None;
+    }
+    let mid = mark.path[mark.path.len() / 2];
+    let tooth = affected
+        .iter()
+        .min_by(|x, y| dist(mesh.positions[x.0], mid).total_cmp(&dist(mesh.positions[y.0], mid)))
+        .map_or(0, |x| mesh.labels[x.0]);
+    for &(i, profile) in &affected {
+        let (n, p) = (normals[i], &mut mesh.positions[i]);
+        *p = std::array::from_fn(|k| p[k] + mark.offset * profile * n[k]);
+    }
+    let (p0, p1) = (mark.path[0], mark.path[mark.path.len() - 1]);
+    let chord = dist(p0, p1).max(1e-6);
+    let mut t = truth(
+        id.to_string(),
+        FindingKind::DragMark,
+        mid,
+        length,
+        mark.offset.abs(),
+        tooth,
+    );
+    t.direction = Some(std::array::from_fn(|k| (p1[k] - p0[k]) / chord));
+    t.width_mm = Some(mark.width);
+    t.severity = if tooth != 0 && mark.offset.abs() >= 0.1 {
+        Severity::Major
+    } else {
+        Severity::Minor
+    };
+    Some(Placed {
+        truth: t,
+        vertices: affected.iter().map(|(i, _)| *i as u32).collect(),
+        remove: Vec::new(),
+    })
+}
+
+fn bounds(path: &[[f32; 3]], pad: f32) -> ([f32; 3], [f32; 3]) {
+    let mut lo = [f32::MAX; 3];
+    let mut hi = [f32::MIN; 3];
+    for p in path {
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k] - pad);
+            hi[k] = hi[k].max(p[k] + pad);
+        }
+    }
+    (lo, hi)
+}
+
+fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn normalize(a: [f32; 3]) -> Option<[f32; 3]> {
+    let n = dot(a, a).sqrt();
+    (n > 1e-9).then(|| a.map(|x| x / n))
+}
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let d: [f32; 3] = std::array::from_fn(|k| a[k] - b[k]);
+    dot(d, d).sqrt()
+}

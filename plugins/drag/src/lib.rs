@@ -1,0 +1,394 @@
+//! `drag-marks`: what a tray or a scan that moved leaves behind — drag marks (long narrow
+//! grooves or ridges that share one direction), and double surfaces (two overlapping sheets
+//! a fraction of a millimetre apart, from a re-seated tray or scan frames that failed to
+//! register).
+//!
+//! Drag marks: see `grooves.rs`; double surfaces: see `layers.rs`. Both run on the host's
+//! shared derived data (adjacency, normals, the tooth map, the BVH).
+//!
+//! **Anatomy is not a drag.** Besides the shape tests of `profile.rs`, a groove on a
+//! premolar's or molar's occlusal surface that runs along its mesiodistal or buccolingual
+//! axis within the tooth is its fissure, and a channel that runs around a prepared tooth
+//! (the case file names them) near its outline is its finish line.
+//!
+//! **What applies to what.** Drags come from impression material and trays: on an intraoral
+//! scan (the case says `scanned: intraoral`) only double surfaces are reported. Without a
+//! case file every check runs.
+//!
+//! **Severity by position**, as for voids (DOMAIN.md): on a prepared tooth's margin band →
+//! critical; on a tooth, a drag mark from `major_drag_depth_mm` deep (default 0.1 mm, twice
+//! the ~50 µm fit tolerance of a crown) or any double surface → major; otherwise minor.
+
+pub mod grooves;
+pub mod layers;
+pub mod profile;
+
+use grooves::Groove;
+use imprint_core::derived::DerivedKind;
+use imprint_core::finding::{Finding, FindingKind, Severity};
+use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
+use imprint_core::plugin::{Manifest, Parameter};
+use imprint_core::tooth::Region;
+
+#[derive(Default)]
+struct DragMarks;
+
+impl Analyzer for DragMarks {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            id: "drag-marks".into(),
+            name: "Drag marks and double surfaces".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            interface_version: String::new(),
+            kinds: vec![FindingKind::DragMark, FindingKind::DoubleSurface],
+            needs: vec![
+                DerivedKind::Adjacency,
+                DerivedKind::VertexNormals,
+                DerivedKind::ToothMap,
+                DerivedKind::Bvh,
+                DerivedKind::FaceNormals,
+                DerivedKind::Components,
+            ],
+            parameters: vec![
+                Parameter::new("min_drag_depth_mm", 0.05, "Smallest drag-mark depth (or ridge height) reported, mm (raised to 4x the scan's noise)."),
+                Parameter::new("min_drag_length_mm", 2.0, "Shortest drag mark reported, mm."),
+                Parameter::new("max_drag_width_mm", 0.6, "Widest channel (at half depth) taken for a drag mark, mm; fissures between cusps are wider."),
+                Parameter::new("major_drag_depth_mm", 0.1, "A drag mark on a tooth this deep needs review (twice a crown's ~50 um fit tolerance)."),
+                Parameter::new("max_layer_gap_mm", 1.0, "Two sheets closer than this, facing the same way, are a double surface, mm."),
+                Parameter::new("min_layer_mm", 0.5, "Smallest double surface reported (across), mm."),
+            ],
+        }
+    }
+
+    fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(ctx.threads())
+            .build()
+            .map_err(|e| format!("cannot start {} worker threads: {e}", ctx.threads()))?;
+        pool.install(|| analyze_in_pool(ctx))
+    }
+}
+
+fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
+    let scan = ctx.scan();
+    let get = |name: &str, default: f64| ctx.param_f64(name).unwrap_or(default) as f32;
+    let place = Places::new(ctx, &scan);
+    let edge = scan.mean_edge();
+    let mut findings = Vec::new();
+    let intraoral = ctx.case()["scanned"].as_str() == Some("intraoral");
+    if !intraoral && scan.positions().len() >= 50 {
+        let settings = grooves::Settings {
+            min_depth: get("min_drag_depth_mm", 0.05),
+            min_length: get("min_drag_length_mm", 2.0),
+            max_width: get("max_drag_width_mm", 0.6),
+        };
+        let marks = find_grooves(&scan, edge, &settings);
+        let major = get("major_drag_depth_mm", 0.1);
+        findings.extend(drag_findings(&scan, &place, &marks, major));
+    }
+    let layer_settings = layers::Settings {
+        max_gap: get("max_layer_gap_mm", 1.0),
+        min_size: get("min_layer_mm", 0.5),
+    };
+    for layer in layers::find(&scan, edge, &layer_settings) {
+        findings.push(layer_finding(&place, &layer));
+    }
+    Ok(findings)
+}
+
+fn find_grooves(scan: &ScanRef<'_, '_>, edge: f32, settings: &grooves::Settings) -> Vec<Groove> {
+    let (offsets, items) = scan.adjacency_rows();
+    let surface = grooves::Surface {
+        positions: scan.positions(),
+        normals: scan.vertex_normals(),
+        offsets,
+        items,
+        boundary: scan.on_boundary(),
+        edge,
+        teeth: scan.tooth_of_vertex(),
+    };
+    let rounds = grooves::rounds_for(surface.edge);
+    let reference = scan.smoothed(rounds);
+    let heights = grooves::heights(&surface, &reference, rounds);
+    grooves::find(&surface, &heights, settings)
+}
+
+/// Where findings lie: the tooth map and the case's prepared teeth.
+struct Places<'i, 'a> {
+    teeth: &'i [u8],
+    regions: Vec<Region>,
+    prepared: Vec<u8>,
+    /// Centre, unit axis and mesiodistal width of each prepared tooth the map found.
+    preparations: Vec<([f32; 3], [f32; 3], f32)>,
+    scan: ScanRef<'i, 'a>,
+}
+
+/// A finding's place.
+struct Place {
+    tooth: Option<u8>,
+    at_margin: bool,
+}
+
+impl<'i, 'a> Places<'i, 'a> {
+    fn new(ctx: &Context<'_, '_>, scan: &ScanRef<'i, 'a>) -> Self {
+        let prepared = ctx.prepared_teeth();
+        let map = scan.tooth_map();
+        let vec3 = |v: &serde_json::Value| serde_json::from_value::<[f32; 3]>(v.clone()).ok();
+        let preparations = map["teeth"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| {
+                t["fdi"]
+                    .as_u64()
+                    .is_some_and(|f| prepared.iter().any(|&p| u64::from(p) == f))
+            })
+            .filter_map(|t| {
+                let axis = vec3(&map["frame"]["occlusal"]).or_else(|| vec3(&t["axis"]))?;
+                Some((vec3(&t["center"])?, axis, t["width_mm"].as_f64()? as f32))
+            })
+            .collect();
+        Self {
+            teeth: scan.tooth_of_vertex(),
+            regions: scan.region_of_vertex(),
+            prepared,
+            preparations,
+            scan: *scan,
+        }
+    }
+
+    /// A channel that runs around a prepared tooth near its outline is the finish line (or
+    /// the gingiva's junction with it), not a drag: most of its path lies within
+    /// [`FINISH_REACH_MM`] outside the tooth's half width and runs across the radius from
+    /// the tooth's axis.
+    fn rings_preparation(&self, m: &Groove) -> bool {
+        self.preparations.iter().any(|&(c, axis, width)| {
+            let flat = |v: [f32; 3]| {
+                let along: f32 = (0..3).map(|k| v[k] * axis[k]).sum();
+                std::array::from_fn::<f32, 3, _>(|k| v[k] - along * axis[k])
+            };
+            let norm = |v: [f32; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            let around = m
+                .path
+                .windows(2)
+                .filter(|w| {
+                    let r = flat(std::array::from_fn(|k| w[0][k] - c[k]));
+                    let d = flat(std::array::from_fn(|k| w[1][k] - w[0][k]));
+                    let (nr, nd) = (norm(r), norm(d));
+                    let radial: f32 =
+                        (0..3).map(|k| r[k] * d[k]).sum::<f32>() / (nr * nd).max(1e-6);
+                    nr <= 0.5 * width + FINISH_REACH_MM && radial.abs() < 0.5
+                })
+                .count();
+            around * 10 >= m.path.len().saturating_sub(1) * 7
+        })
+    }
+
+    fn of(&self, vertices: &[u32]) -> Place {
+        let at = imprint_core::toothmap::locate_in(self.teeth, &self.regions, vertices);
+        let prepared = at.tooth.is_some_and(|t| self.prepared.contains(&t));
+        Place {
+            tooth: at.tooth,
+            at_margin: prepared && matches!(at.region, Some(Region::Margin | Region::Cervical)),
+        }
+    }
+
+    /// A mark's direction in the arch frame (along the arch, across it, up the tooth), a
+    /// unit vector, from its end vertices' arch coordinates.
+    fn arch_direction(&self, from: u32, to: u32) -> Option<[f32; 3]> {
+        let a = self.scan.arch_coords(from as usize)?;
+        let b = self.scan.arch_coords(to as usize)?;
+        let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        (n > 1e-6).then(|| d.map(|x| x / n))
+    }
+
+    /// A posterior tooth's central or transverse fissure, not a drag: a groove that lies on the
+    /// occlusal surface of one premolar or molar, within that tooth, running mesiodistally
+    /// or buccolingually.
+    fn is_fissure(&self, m: &Groove, arch_dir: Option<[f32; 3]>) -> bool {
+        let at = imprint_core::toothmap::locate_in(self.teeth, &self.regions, &m.vertices);
+        let (Some(tooth), Some(Region::Occlusal), Some(d)) = (at.tooth, at.region, arch_dir) else {
+            return false;
+        };
+        if m.depth > 0.0 {
+            return false;
+        }
+        let on_tooth = m
+            .vertices
+            .iter()
+            .filter(|&&v| self.teeth.get(v as usize) == Some(&tooth))
+            .count();
+        let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos();
+        tooth % 10 >= 4 && on_tooth * 10 >= m.vertices.len() * 9 && aligned
+    }
+}
+
+/// A channel this far outside a prepared tooth's half width (from its centre, across the
+/// axis) can still follow its finish line, the gingival collar around it or the collar's
+/// foot, mm.
+const FINISH_REACH_MM: f32 = 4.5;
+/// A fissure runs within this angle of the tooth's mesiodistal or buccolingual axis.
+const FISSURE_ALIGN_DEG: f32 = 25.0;
+
+fn direction_words(d: [f32; 3]) -> &'static str {
+    let a = d.map(f32::abs);
+    if a[0] >= a[1] && a[0] >= a[2] {
+        "mesiodistally (along the arch)"
+    } else if a[1] >= a[2] {
+        "buccolingually (across the arch)"
+    } else {
+        "occlusogingivally (up and down the tooth)"
+    }
+}
+
+/// Marks within this angle of each other, and near each other, run parallel.
+const PARALLEL_DEG: f32 = 15.0;
+/// ... when their centre lines pass within this distance, mm.
+const PARALLEL_REACH_MM: f32 = 4.0;
+
+fn parallel_count(marks: &[&Groove], i: usize) -> usize {
+    let a = marks[i];
+    let cos = PARALLEL_DEG.to_radians().cos();
+    marks
+        .iter()
+        .filter(|b| {
+            let c: f32 = (0..3).map(|k| a.axis[k] * b.axis[k]).sum();
+            let d: f32 = (0..3)
+                .map(|k| (a.centre()[k] - b.centre()[k]).powi(2))
+                .sum::<f32>()
+                .sqrt();
+            c.abs() >= cos && d <= PARALLEL_REACH_MM + 0.5 * a.length.max(b.length)
+        })
+        .count()
+}
+
+fn drag_findings(
+    scan: &ScanRef<'_, '_>,
+    places: &Places<'_, '_>,
+    marks: &[Groove],
+    major_depth: f32,
+) -> Vec<Finding> {
+    let arch: Vec<Option<[f32; 3]>> = marks
+        .iter()
+        .map(|m| end_vertices(scan, m).and_then(|(a, b)| places.arch_direction(a, b)))
+        .collect();
+    let keep: Vec<usize> = (0..marks.len())
+        .filter(|&i| !places.is_fissure(&marks[i], arch[i]) && !places.rings_preparation(&marks[i]))
+        .collect();
+    let marks: Vec<&Groove> = keep.iter().map(|&i| &marks[i]).collect();
+    keep.iter()
+        .enumerate()
+        .map(|(j, &i)| {
+            let m = marks[j];
+            let place = places.of(&m.vertices);
+            let parallel = parallel_count(&marks, j);
+            let severity = if place.at_margin {
+                Severity::Critical
+            } else if place.tooth.is_some() && m.depth.abs() >= major_depth {
+                Severity::Major
+            } else {
+                Severity::Minor
+            };
+            let words = arch[i].map(direction_words);
+            let mut f = Finding::new(
+                FindingKind::DragMark,
+                severity,
+                m.centre(),
+                m.length,
+                drag_message(m, &place, parallel, words),
+            )
+            .with_metric("length_mm", f64::from(m.length))
+            .with_metric("width_mm", f64::from(m.width))
+            .with_metric("depth_mm", f64::from(m.depth.abs()))
+            .with_metric("ridge", f64::from(u8::from(m.depth > 0.0)))
+            .with_metric("parallel_marks", parallel as f64)
+            .with_metric("direction_x", f64::from(m.axis[0]))
+            .with_metric("direction_y", f64::from(m.axis[1]))
+            .with_metric("direction_z", f64::from(m.axis[2]));
+            f.tooth = place.tooth;
+            f.vertices = m.vertices.clone();
+            f.path = m.path.clone();
+            f
+        })
+        .collect()
+}
+
+/// The region vertices nearest the two ends of a mark's path.
+fn end_vertices(scan: &ScanRef<'_, '_>, m: &Groove) -> Option<(u32, u32)> {
+    let p = scan.positions();
+    let nearest = |q: [f32; 3]| {
+        m.vertices.iter().copied().min_by(|&a, &b| {
+            let d = |v: u32| {
+                (0..3)
+                    .map(|k| (p[v as usize][k] - q[k]).powi(2))
+                    .sum::<f32>()
+            };
+            d(a).total_cmp(&d(b))
+        })
+    };
+    Some((nearest(*m.path.first()?)?, nearest(*m.path.last()?)?))
+}
+
+fn drag_message(m: &Groove, place: &Place, parallel: usize, words: Option<&str>) -> String {
+    let what = if m.depth < 0.0 { "groove" } else { "ridge" };
+    let run = words.map(|w| format!(", running {w}")).unwrap_or_default();
+    let set = if parallel >= 2 {
+        format!("; one of {parallel} parallel marks, the signature of a tray that moved while the material set")
+    } else {
+        String::new()
+    };
+    let why = if place.at_margin {
+        "the finish line is distorted here, so the crown margin will not fit"
+    } else if place.tooth.is_some() {
+        "the tooth's surface is distorted along it, so a restoration made on it will bind or rock"
+    } else {
+        "the soft tissue is distorted along it, so a denture or tray border made on it will not seal"
+    };
+    format!(
+        "Drag mark ({what}) {:.1} mm long, {:.2} mm wide, {:.2} mm deep{run}{set}: {why}.",
+        m.length,
+        m.width,
+        m.depth.abs()
+    )
+}
+
+fn layer_finding(places: &Places<'_, '_>, layer: &layers::Layer) -> Finding {
+    let place = places.of(&layer.vertices);
+    let severity = if place.at_margin {
+        Severity::Critical
+    } else if place.tooth.is_some() {
+        Severity::Major
+    } else {
+        Severity::Minor
+    };
+    let why = if place.tooth.is_some() {
+        "the tooth's true surface is ambiguous here (a re-seated tray or scan frames that did not register), so a restoration cannot be designed on it"
+    } else {
+        "the soft tissue is recorded twice here, so its true position is unknown"
+    };
+    let mut f = Finding::new(
+        FindingKind::DoubleSurface,
+        severity,
+        layer.centre,
+        layer.size,
+        format!(
+            "Double surface {:.1} mm across: two sheets {:.2} mm apart{}: {why}.",
+            layer.size,
+            layer.gap,
+            if layer.separate_shell {
+                ", the outer one a separate shell"
+            } else {
+                ""
+            }
+        ),
+    )
+    .with_metric("gap_mm", f64::from(layer.gap))
+    .with_metric("area_mm2", f64::from(layer.area))
+    .with_metric("separate_shell", f64::from(u8::from(layer.separate_shell)));
+    f.tooth = place.tooth;
+    f.vertices = layer.vertices.clone();
+    f
+}
+
+imprint_core::export_analyzer!(DragMarks);

@@ -1,0 +1,479 @@
+//! The measure of one candidate region: its centre line, and its cross-section every
+//! [`STATION_MM`] along it.
+//!
+//! **Centre line.** The region's two ends are found by a double sweep of graph distances
+//! inside it; the distance from the first end orders its vertices along the mark, so the line
+//! follows a mark that bends over a crown as a real scratch does. Each station is the mean of
+//! the region's vertices in a short stretch of that order, with the local direction (from its
+//! neighbours) and normal.
+//!
+//! **Cross-section.** At each station, the scan's own points in a thin slab across the mark:
+//! a parabola fitted to the shoulders on both sides is the surface as it should be (curved
+//! over a cusp or a wall); the mark's depth and its width at half depth are read against it.
+//! A drag mark is a narrow channel in a continuous surface, so lines fitted to the two
+//! shoulders separately meet at a small angle; at a crease (the gingival crease, a finish
+//! line, the junction of a fissure's walls) they do not. Stations on a crease, or whose two
+//! shoulders lie on different teeth or on a tooth and the gingiva, do not count as a mark.
+
+use crate::grooves::{Groove, Settings, Surface};
+use imprint_core::util::FastMap;
+use nalgebra::Vector3;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+type V3 = Vector3<f32>;
+
+fn v3(p: [f32; 3]) -> V3 {
+    V3::new(p[0], p[1], p[2])
+}
+
+/// Surface per vertex, in squared edge lengths (a regular triangulation).
+const VERTEX_AREA: f32 = 0.87;
+/// A region this many times wider (on average) than the widest mark is a broad shape.
+const WIDE_REGION: f32 = 2.0;
+/// Longer lines are anatomy (the gingival crease along the arch), not a tray's slide, mm.
+const MAX_LENGTH_MM: f32 = 25.0;
+/// Station spacing along a mark, mm.
+const STATION_MM: f32 = 0.5;
+/// Half the thickness of a station's slab, mm.
+const SLAB_MM: f32 = 0.2;
+/// The shoulders lie this far either side of the mark's centre, mm.
+const SHOULDER_MM: (f32, f32) = (0.6, 1.3);
+/// A station whose two shoulders meet at a larger angle lies on a crease, degrees.
+const MAX_BEND_DEG: f32 = 25.0;
+/// Deeper channels are anatomy (an embrasure, a deep fissure), not a mark on the surface, mm.
+const MAX_DEPTH_MM: f32 = 1.0;
+/// A channel this close to a tooth outline runs along it, mm.
+pub const OUTLINE_MM: f32 = 1.2;
+
+/// Shape and profile of a candidate region; `None` when it is not a drag mark.
+pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) -> Option<Groove> {
+    // Cheap first: too short, or (area over the least length it can have) too wide.
+    let reach = extent(s, region);
+    let area = region.len() as f32 * VERTEX_AREA * s.edge * s.edge;
+    if 2.0 * reach < 0.75 * settings.min_length
+        || reach > MAX_LENGTH_MM
+        || area / (2.0 * reach) > WIDE_REGION * settings.max_width
+    {
+        return None;
+    }
+    let (line, index) = centre_line(s, region)?;
+    let length = line.len() as f32 * STATION_MM;
+    if length < 0.75 * settings.min_length
+        || length > MAX_LENGTH_MM
+        || area / length > WIDE_REGION * settings.max_width
+    {
+        return None;
+    }
+    let buckets = neighbourhood(s, &index, line.len(), SHOULDER_MM.1 + 0.3);
+    let stations: Vec<Station> = (0..line.len())
+        .filter_map(|k| {
+            let near = buckets[k.saturating_sub(1)..(k + 2).min(line.len())].concat();
+            station(s, &near, &index, &line[k], sign)
+        })
+        .collect();
+    let good: Vec<&Station> = stations
+        .iter()
+        .filter(|st| st.depth.abs() >= 0.5 * settings.min_depth && st.bend <= MAX_BEND_DEG)
+        .collect();
+    if good.len() < 3 || good.len() * 2 < line.len() {
+        return None;
+    }
+    if good.iter().filter(|st| st.split).count() * 2 > good.len() {
+        return None;
+    }
+    let depth = median(good.iter().map(|st| st.depth).collect());
+    let width = median(good.iter().map(|st| st.width).collect());
+    let misfit = median(good.iter().map(|st| st.misfit).collect());
+    if depth.abs() < settings.min_depth
+        || depth.abs() > MAX_DEPTH_MM
+        || width > settings.max_width
+        || misfit > 0.5 * depth.abs()
+    {
+        return None;
+    }
+    // Last, as the dearest test: a channel along a tooth outline is anatomy.
+    if follows_outline(s, &good) {
+        return None;
+    }
+    let path: Vec<[f32; 3]> = good.iter().map(|st| st.point).collect();
+    let length = path
+        .windows(2)
+        .map(|w| (v3(w[1]) - v3(w[0])).norm())
+        .sum::<f32>()
+        + STATION_MM;
+    if length < settings.min_length {
+        return None;
+    }
+    let chord = (v3(path[path.len() - 1]) - v3(path[0])).try_normalize(1e-6)?;
+    Some(Groove {
+        path,
+        axis: chord.into(),
+        length,
+        width,
+        depth,
+        vertices: region.to_vec(),
+    })
+}
+
+/// The farthest any region vertex lies from its first, mm (at least half its extent).
+fn extent(s: &Surface<'_>, region: &[u32]) -> f32 {
+    let first = v3(s.positions[region[0] as usize]);
+    region
+        .iter()
+        .map(|&v| (v3(s.positions[v as usize]) - first).norm())
+        .fold(0.0, f32::max)
+}
+
+/// Most of the mark keeps within [`OUTLINE_MM`] of a tooth outline: it runs along the
+/// gingival crease, a finish line or an embrasure (a drag that crosses an outline is near it
+/// for a short stretch only).
+fn follows_outline(s: &Surface<'_>, stations: &[&Station]) -> bool {
+    let near = stations
+        .iter()
+        .filter(|st| near_outline(s, st.vertex))
+        .count();
+    near * 10 >= stations.len() * 7
+}
+
+/// Whether a tooth outline (a vertex with a differently labelled neighbour) lies within
+/// [`OUTLINE_MM`] of `v` along the surface; never without labels.
+fn near_outline(s: &Surface<'_>, v: u32) -> bool {
+    if s.teeth.len() != s.positions.len() {
+        return false;
+    }
+    let label = |w: u32| s.teeth[w as usize];
+    let reached = graph_distances(s, &[(v, 0)], &|_| true, OUTLINE_MM);
+    reached
+        .keys()
+        .any(|&w| s.ring(w as usize).iter().any(|&x| label(x) != label(w)))
+}
+
+/// A place on the centre line: position, direction along the mark, surface normal.
+struct Frame {
+    centre: V3,
+    dir: V3,
+    normal: V3,
+}
+
+#[derive(PartialEq)]
+struct Item(f32, u32);
+
+impl Eq for Item {}
+
+impl Ord for Item {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0)
+    }
+}
+
+impl PartialOrd for Item {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Graph distances from `sources` over vertices `allowed` admits, out to `reach` mm, each
+/// vertex with the label of the source it is nearest.
+fn graph_distances(
+    s: &Surface<'_>,
+    sources: &[(u32, usize)],
+    allowed: &dyn Fn(u32) -> bool,
+    reach: f32,
+) -> FastMap<u32, (f32, usize)> {
+    let mut dist: FastMap<u32, (f32, usize)> = FastMap::default();
+    let mut heap = BinaryHeap::new();
+    for &(v, label) in sources {
+        dist.insert(v, (0.0, label));
+        heap.push(Item(0.0, v));
+    }
+    while let Some(Item(d, v)) = heap.pop() {
+        let Some(&(best, label)) = dist.get(&v) else {
+            continue;
+        };
+        if d > best {
+            continue;
+        }
+        let p = v3(s.positions[v as usize]);
+        for &w in s.ring(v as usize) {
+            if !allowed(w) {
+                continue;
+            }
+            let nd = d + (v3(s.positions[w as usize]) - p).norm();
+            if nd <= reach && dist.get(&w).is_none_or(|&(b, _)| nd < b) {
+                dist.insert(w, (nd, label));
+                heap.push(Item(nd, w));
+            }
+        }
+    }
+    dist
+}
+
+/// The region's centre line, a frame every [`STATION_MM`] from one end to the other, and
+/// the frame each region vertex belongs to.
+fn centre_line(s: &Surface<'_>, region: &[u32]) -> Option<(Vec<Frame>, FastMap<u32, usize>)> {
+    let members: FastMap<u32, ()> = region.iter().map(|&v| (v, ())).collect();
+    let inside = |v: u32| members.contains_key(&v);
+    let from_first = graph_distances(s, &[(*region.first()?, 0)], &inside, f32::MAX);
+    let (&a, _) = from_first.iter().max_by(|x, y| x.1 .0.total_cmp(&y.1 .0))?;
+    let along = graph_distances(s, &[(a, 0)], &inside, f32::MAX);
+    let length = along.values().map(|x| x.0).fold(0.0f32, f32::max);
+    let count = (length / STATION_MM).floor() as usize + 1;
+    let step = length / count as f32;
+    let bucket = |u: f32| ((u / step) as usize).min(count - 1);
+    let mut sums = vec![(V3::zeros(), V3::zeros(), 0usize); count];
+    for (&v, &(u, _)) in &along {
+        let k = bucket(u);
+        sums[k].0 += v3(s.positions[v as usize]);
+        sums[k].1 += v3(s.normals[v as usize]);
+        sums[k].2 += 1;
+    }
+    // Frame index of each bucket (empty buckets take the previous frame).
+    let mut frame_of = vec![0usize; count];
+    let mut centres: Vec<(V3, V3)> = Vec::new();
+    for (k, (p, n, c)) in sums.into_iter().enumerate() {
+        if let Some(n) = n.try_normalize(1e-6).filter(|_| c > 0) {
+            centres.push((p / c as f32, n));
+        }
+        frame_of[k] = centres.len().saturating_sub(1);
+    }
+    let n = centres.len();
+    let frames = (0..n)
+        .map(|k| {
+            let (prev, next) = (
+                centres[k.saturating_sub(2)].0,
+                centres[(k + 2).min(n - 1)].0,
+            );
+            let (centre, normal) = centres[k];
+            let d = next - prev;
+            let dir = (d - normal * d.dot(&normal)).try_normalize(1e-6)?;
+            Some(Frame {
+                centre,
+                dir,
+                normal,
+            })
+        })
+        .collect::<Option<Vec<Frame>>>()?;
+    let index = along
+        .into_iter()
+        .map(|(v, (u, _))| (v, frame_of[bucket(u)]))
+        .collect();
+    Some((frames, index))
+}
+
+/// The surface around the region out to `reach` mm (straight distance from the region
+/// vertex it was reached from), in buckets by that vertex's frame.
+fn neighbourhood(
+    s: &Surface<'_>,
+    index: &FastMap<u32, usize>,
+    frames: usize,
+    reach: f32,
+) -> Vec<Vec<u32>> {
+    let mut from: FastMap<u32, u32> = index.keys().map(|&v| (v, v)).collect();
+    let mut queue: std::collections::VecDeque<u32> = index.keys().copied().collect();
+    let mut buckets = vec![Vec::new(); frames];
+    while let Some(v) = queue.pop_front() {
+        let source = from[&v];
+        buckets[index[&source]].push(v);
+        let origin = v3(s.positions[source as usize]);
+        for &w in s.ring(v as usize) {
+            if !from.contains_key(&w) && (v3(s.positions[w as usize]) - origin).norm() <= reach {
+                from.insert(w, source);
+                queue.push_back(w);
+            }
+        }
+    }
+    buckets
+}
+
+/// A cross-section of the mark.
+struct Station {
+    /// The mark's centre on the surface.
+    point: [f32; 3],
+    /// The vertex there.
+    vertex: u32,
+    /// Signed depth against the shoulders' curve, mm.
+    depth: f32,
+    /// Width at half depth, mm.
+    width: f32,
+    /// RMS misfit of the shoulders' curve, mm.
+    misfit: f32,
+    /// The angle between the left and the right shoulder, degrees.
+    bend: f32,
+    /// The two shoulders lie on different teeth, or one on a tooth and one on the gingiva.
+    split: bool,
+}
+
+fn station(
+    s: &Surface<'_>,
+    hood: &[u32],
+    in_region: &FastMap<u32, usize>,
+    frame: &Frame,
+    sign: f32,
+) -> Option<Station> {
+    let across = frame.normal.cross(&frame.dir).try_normalize(1e-6)?;
+    // (vertex, x across, z along the normal) of the slab's points.
+    let slab: Vec<(u32, f32, f32)> = hood
+        .iter()
+        .filter_map(|&v| {
+            let d = v3(s.positions[v as usize]) - frame.centre;
+            let (x, z) = (d.dot(&across), d.dot(&frame.normal));
+            (d.dot(&frame.dir).abs() <= SLAB_MM && x.abs() <= SHOULDER_MM.1 + 0.5)
+                .then_some((v, x, z))
+        })
+        .collect();
+    let core: Vec<&(u32, f32, f32)> = slab
+        .iter()
+        .filter(|p| in_region.contains_key(&p.0))
+        .collect();
+    if core.is_empty() {
+        return None;
+    }
+    let centroid = core.iter().map(|p| p.1).sum::<f32>() / core.len() as f32;
+    // Centre on the deepest point of a first fit, then fit again around it.
+    let (_, c, _) = cross_section(&slab, centroid)?;
+    let x0 = deepest(&slab, c, centroid, sign)?;
+    let (shoulders, c, misfit) = cross_section(&slab, x0)?;
+    let inner: Vec<(f32, f32)> = slab
+        .iter()
+        .filter(|p| (p.1 - x0).abs() < SHOULDER_MM.0)
+        .map(|p| (p.1, sign * (p.2 - eval(c, p.1))))
+        .collect();
+    let mut deep: Vec<f32> = inner.iter().map(|p| p.1).collect();
+    deep.sort_by(|p, q| q.total_cmp(p));
+    let take = deep.len().min(3);
+    if take == 0 {
+        return None;
+    }
+    let depth = deep[..take].iter().sum::<f32>() / take as f32;
+    let half = inner.iter().filter(|p| p.1 >= 0.5 * depth).map(|p| p.0);
+    let (lo, hi) = half.fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    let centre = frame.centre + across * x0;
+    let vertex = core
+        .iter()
+        .min_by(|a, b| {
+            let d = |v: u32| (v3(s.positions[v as usize]) - centre).norm_squared();
+            d(a.0).total_cmp(&d(b.0))
+        })?
+        .0;
+    Some(Station {
+        point: s.positions[vertex as usize],
+        vertex,
+        depth: sign * depth,
+        width: (hi - lo).max(0.0),
+        misfit,
+        bend: bend_deg(&shoulders, x0),
+        split: split_shoulders(s, &slab, x0),
+    })
+}
+
+/// The shoulders about `x0` (at least two points each side), the parabola through them and
+/// its misfit.
+#[allow(clippy::type_complexity)]
+fn cross_section(slab: &[(u32, f32, f32)], x0: f32) -> Option<(Vec<(f32, f32)>, [f32; 3], f32)> {
+    let shoulders: Vec<(f32, f32)> = slab
+        .iter()
+        .filter(|p| (SHOULDER_MM.0..=SHOULDER_MM.1).contains(&(p.1 - x0).abs()))
+        .map(|p| (p.1, p.2))
+        .collect();
+    let left = shoulders.iter().filter(|(x, _)| *x < x0).count();
+    if left < 2 || shoulders.len() - left < 2 {
+        return None;
+    }
+    let (c, misfit) = fit_parabola(&shoulders)?;
+    Some((shoulders, c, misfit))
+}
+
+/// Across position of the channel's deepest part (mean of the three points deepest against
+/// the curve `c` within the shoulders' inner edge of `x0`).
+fn deepest(slab: &[(u32, f32, f32)], c: [f32; 3], x0: f32, sign: f32) -> Option<f32> {
+    let mut inner: Vec<(f32, f32)> = slab
+        .iter()
+        .filter(|p| (p.1 - x0).abs() < SHOULDER_MM.0)
+        .map(|p| (p.1, sign * (p.2 - eval(c, p.1))))
+        .collect();
+    inner.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let take = inner.len().min(3);
+    (take > 0).then(|| inner[..take].iter().map(|p| p.0).sum::<f32>() / take as f32)
+}
+
+/// Whether the majority label of the left shoulder differs from the right one's.
+fn split_shoulders(s: &Surface<'_>, slab: &[(u32, f32, f32)], x0: f32) -> bool {
+    if s.teeth.is_empty() {
+        return false;
+    }
+    let side = |left: bool| {
+        let mut counts: Vec<(u8, usize)> = Vec::new();
+        for &(v, x, _) in slab {
+            let x = x - x0;
+            if (x < 0.0) == left && (SHOULDER_MM.0..=SHOULDER_MM.1).contains(&x.abs()) {
+                let t = s.teeth.get(v as usize).copied().unwrap_or(0);
+                match counts.iter_mut().find(|(l, _)| *l == t) {
+                    Some(c) => c.1 += 1,
+                    None => counts.push((t, 1)),
+                }
+            }
+        }
+        counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
+    };
+    side(true) != side(false)
+}
+
+/// The angle between lines fitted to the left and the right shoulder, degrees.
+fn bend_deg(shoulders: &[(f32, f32)], x0: f32) -> f32 {
+    let slope = |left: bool| {
+        let side: Vec<(f32, f32)> = shoulders
+            .iter()
+            .copied()
+            .filter(|(x, _)| (*x < x0) == left)
+            .collect();
+        fit_line(&side).atan()
+    };
+    (slope(true) - slope(false)).abs().to_degrees()
+}
+
+/// The slope of the least-squares line through points (0 when they do not spread).
+fn fit_line(points: &[(f32, f32)]) -> f32 {
+    let n = points.len().max(1) as f32;
+    let (mx, mz) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, z)| (a + x / n, b + z / n));
+    let (sxx, sxz) = points.iter().fold((0.0, 0.0), |(a, b), (x, z)| {
+        (a + (x - mx).powi(2), b + (x - mx) * (z - mz))
+    });
+    if sxx > 1e-9 {
+        sxz / sxx
+    } else {
+        0.0
+    }
+}
+
+/// The least-squares parabola `z = c0 + c1·x + c2·x²` through the shoulders and its RMS
+/// misfit.
+fn fit_parabola(points: &[(f32, f32)]) -> Option<([f32; 3], f32)> {
+    let mut ata = nalgebra::Matrix3::<f64>::zeros();
+    let mut atb = nalgebra::Vector3::<f64>::zeros();
+    for &(x, z) in points {
+        let row = nalgebra::Vector3::new(1.0, f64::from(x), f64::from(x * x));
+        ata += row * row.transpose();
+        atb += row * f64::from(z);
+    }
+    let c = ata.lu().solve(&atb)?;
+    let c = [c[0] as f32, c[1] as f32, c[2] as f32];
+    let n = points.len().max(1) as f32;
+    let sq: f32 = points.iter().map(|&(x, z)| (z - eval(c, x)).powi(2)).sum();
+    Some((c, (sq / n).sqrt()))
+}
+
+fn eval(c: [f32; 3], x: f32) -> f32 {
+    c[0] + c[1] * x + c[2] * x * x
+}
+
+fn median(mut v: Vec<f32>) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let m = v.len() / 2;
+    v.select_nth_unstable_by(m, f32::total_cmp);
+    v[m]
+}

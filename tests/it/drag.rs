@@ -1,0 +1,174 @@
+//! The `drag-marks` analyzer through the plugin boundary: parallel grooves on a surface
+//! found with their direction, length and depth; an overlapping sheet found as a double
+//! surface with its gap; nothing on the same surfaces without the defects; drags left alone
+//! on an intraoral scan; and on phantoms, double surfaces found, drag directions right and
+//! the molars' fissures not taken for drags.
+
+use imprint_core::finding::{Finding, FindingKind};
+use imprint_core::scan::Scan;
+use imprint_host::case::CaseFile;
+use imprint_host::report::Report;
+use imprint_host::run::{parameters, report_for, Loaded};
+use imprint_phantom::suite::SuiteSpec;
+
+fn with_drag<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
+    let (plugins, refused) =
+        imprint_host::plugins::load_all(&[crate::support::plugin_lib("imprint_plugin_drag")]);
+    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
+    let params = parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
+    f(&Loaded {
+        plugins: &plugins,
+        refused: &refused,
+        params: &params,
+    })
+}
+
+fn analyze(scan: Scan, case: Option<serde_json::Value>) -> Report {
+    let case =
+        case.map(|c| CaseFile::parse(c.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}")));
+    with_drag(|loaded| report_for(&[(scan, String::new())], case.as_ref(), loaded, 2))
+}
+
+fn of_kind(report: &Report, kind: FindingKind) -> Vec<&Finding> {
+    report.findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// A 20 × 20 mm sheet (0.22 mm edges) with scanner-like noise, gently curved like a tooth
+/// wall (radius 6 mm about the Y axis), and `grooves` (centre offset across, mm) of 0.6 mm
+/// wide, 0.2 mm deep channels 8 mm long along (cos 0.5, sin 0.5).
+fn sheet(grooves: &[f32]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
+    let (mut p, t) = imprint_core::shapes::grid_plane(90, 20.0);
+    let dir = [0.5f32.cos(), 0.5f32.sin()];
+    let mut state = 7u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 0.03
+    };
+    for q in p.iter_mut() {
+        let (x, y) = (q[0] - 10.0, q[1] - 10.0);
+        let along = x * dir[0] + y * dir[1];
+        let across = -x * dir[1] + y * dir[0];
+        let mut z = noise();
+        for &g in grooves {
+            let off = (across - g).abs();
+            if off < 0.3 && along.abs() < 4.0 {
+                z -= 0.2 * (1.0 - (off / 0.3).powi(2));
+            }
+        }
+        let (theta, r) = ((q[0] - 10.0) / 6.0, 6.0 + z);
+        *q = [10.0 + r * theta.sin(), q[1], r * theta.cos() - 6.0];
+    }
+    (p, t)
+}
+
+#[test]
+fn parallel_grooves_are_found_with_their_direction_and_a_clean_sheet_stays_clean() {
+    let report = analyze(imprint_core::shapes::to_scan(sheet(&[-1.0, 1.0])), None);
+    let marks = of_kind(&report, FindingKind::DragMark);
+    assert_eq!(marks.len(), 2, "{:#?}", report.findings);
+    for m in &marks {
+        let d = [
+            m.metrics["direction_x"],
+            m.metrics["direction_y"],
+            m.metrics["direction_z"],
+        ];
+        // The sheet is bent about Y, so the grooves' chord runs (cos 0.5, sin 0.5) in XY.
+        let (c, s) = (0.5f64.cos(), 0.5f64.sin());
+        let cos = (d[0] * c + d[1] * s).abs() / (d[0].hypot(d[1]).hypot(d[2]));
+        assert!(cos.acos().to_degrees() < 10.0, "direction {d:?}");
+        assert!((m.size_mm - 8.0).abs() < 1.5, "length {}", m.size_mm);
+        let depth = m.metrics["depth_mm"];
+        assert!((0.12..=0.25).contains(&depth), "depth {depth}");
+        assert!(m.metrics["width_mm"] <= 0.6, "{:?}", m.metrics);
+        assert_eq!(m.metrics["parallel_marks"], 2.0);
+        assert_eq!(m.metrics["ridge"], 0.0);
+        assert!(m.path.len() >= 8, "path of {} points", m.path.len());
+        assert!(m.message.contains("parallel"), "{}", m.message);
+    }
+    let clean = analyze(imprint_core::shapes::to_scan(sheet(&[])), None);
+    assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+}
+
+/// The sheet with a 4 mm patch around its middle recorded again 0.25 mm over it, as a
+/// separate piece.
+fn doubled() -> Scan {
+    let (mut p, mut t) = sheet(&[]);
+    let n = p.len() as u32;
+    let centre = [10.0f32, 10.0, 0.0];
+    let near = |q: [f32; 3]| (q[0] - centre[0]).hypot(q[1] - centre[1]) < 2.0;
+    let patch: Vec<[u32; 3]> = t
+        .iter()
+        .copied()
+        .filter(|f| f.iter().all(|&v| near(p[v as usize])))
+        .collect();
+    let copies: Vec<[f32; 3]> = p
+        .iter()
+        .map(|q| {
+            // Outwards on the bent sheet: away from the bend's axis at (10, ·, -6).
+            let (dx, dz) = (q[0] - 10.0, q[2] + 6.0);
+            let len = dx.hypot(dz);
+            [q[0] + 0.25 * dx / len, q[1], q[2] + 0.25 * dz / len]
+        })
+        .collect();
+    p.extend(copies);
+    t.extend(patch.iter().map(|f| f.map(|v| v + n)));
+    imprint_core::shapes::to_scan((p, t))
+}
+
+#[test]
+fn an_overlapping_sheet_is_a_double_surface_and_intraoral_scans_get_no_drag_checks() {
+    let report = analyze(doubled(), None);
+    let layers = of_kind(&report, FindingKind::DoubleSurface);
+    assert_eq!(layers.len(), 1, "{:#?}", report.findings);
+    let l = layers[0];
+    assert!((l.metrics["gap_mm"] - 0.25).abs() < 0.05, "{:?}", l.metrics);
+    assert_eq!(l.metrics["separate_shell"], 1.0);
+    assert!((3.0..=4.5).contains(&l.size_mm), "size {}", l.size_mm);
+    // Intraoral: no tray, no drags; the double surface (a registration failure) stays.
+    let intraoral = serde_json::json!({"scanned": "intraoral", "scans": [{"path": "scan.stl", "role": "lower"}]});
+    let grooved = analyze(
+        imprint_core::shapes::to_scan(sheet(&[0.0])),
+        Some(intraoral.clone()),
+    );
+    assert!(
+        of_kind(&grooved, FindingKind::DragMark).is_empty(),
+        "{:#?}",
+        grooved.findings
+    );
+    let report = analyze(doubled(), Some(intraoral));
+    assert_eq!(of_kind(&report, FindingKind::DoubleSurface).len(), 1);
+}
+
+#[test]
+fn on_phantoms_double_surfaces_are_found_and_fissures_are_not_drags() {
+    // 400k triangles (~0.22 mm edges): drags 0.3–0.8 mm wide need the resolution.
+    let text = r#"
+triangles = 400000
+labels = false
+[[group]]
+name = "drags and double surfaces"
+first_seed = 603
+count = 2
+defects = "drags=2,doubles=1"
+[[group]]
+name = "clean: molars with fissures"
+first_seed = 1101
+count = 1
+defects = "clean"
+"#;
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let (scores, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    println!("{}", total.to_text());
+    let layers = &total.kinds["double_surface"];
+    assert_eq!((layers.tp, layers.fp, layers.fn_), (2, 0, 0), "{layers:?}");
+    let drags = &total.kinds["drag_mark"];
+    assert!(drags.tp >= 1 && drags.fp == 0, "{drags:?}");
+    assert!(
+        drags.median_direction_error_deg.is_some_and(|e| e <= 15.0),
+        "{drags:?}"
+    );
+    let clean = scores.last().map(|s| s.2.false_alarms);
+    assert_eq!(clean, Some(0), "a clean arch's fissures taken for drags");
+}
