@@ -159,8 +159,8 @@ impl<'i, 'a> Places<'i, 'a> {
 
     /// A channel that runs around a prepared tooth near its outline is the finish line (or
     /// the gingiva's junction with it), not a drag: most of its path lies within
-    /// [`FINISH_REACH_MM`] outside the tooth's half width and runs across the radius from
-    /// the tooth's axis.
+    /// [`FINISH_REACH_MM`] outside the tooth's outline and runs across the radius from the
+    /// tooth's axis.
     fn rings_preparation(&self, m: &Groove) -> bool {
         self.preparations.iter().any(|&(c, axis, width)| {
             let flat = |v: [f32; 3]| {
@@ -177,7 +177,7 @@ impl<'i, 'a> Places<'i, 'a> {
                     let (nr, nd) = (norm(r), norm(d));
                     let radial: f32 =
                         (0..3).map(|k| r[k] * d[k]).sum::<f32>() / (nr * nd).max(1e-6);
-                    nr <= 0.5 * width + FINISH_REACH_MM && radial.abs() < 0.5
+                    nr <= 0.5 * BUCCOLINGUAL * width + FINISH_REACH_MM && radial.abs() < 0.5
                 })
                 .count();
             around * 10 >= m.path.len().saturating_sub(1) * 7
@@ -219,7 +219,10 @@ impl<'i, 'a> Places<'i, 'a> {
             .iter()
             .filter(|&&v| self.teeth.get(v as usize) == Some(&tooth))
             .count();
-        let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos();
+        // Along or across the arch in the occlusal plane, and roughly level with it.
+        let level = d[0].hypot(d[1]);
+        let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos() * level
+            && level >= FISSURE_LEVEL;
         tooth % 10 >= 4 && on_tooth * 10 >= m.vertices.len() * 9 && aligned
     }
 }
@@ -228,8 +231,13 @@ impl<'i, 'a> Places<'i, 'a> {
 /// axis) can still follow its finish line, the gingival collar around it or the collar's
 /// foot, mm.
 const FINISH_REACH_MM: f32 = 4.5;
-/// A fissure runs within this angle of the tooth's mesiodistal or buccolingual axis.
+/// A premolar is up to this many times wider buccolingually than its mesiodistal width (the
+/// map's), so its outline lies that far out across the arch.
+const BUCCOLINGUAL: f32 = 1.4;
+/// A fissure runs within this angle of the tooth's mesiodistal or buccolingual axis ...
 const FISSURE_ALIGN_DEG: f32 = 25.0;
+/// ... and rises or falls at most ~45° against the occlusal plane (cosine).
+const FISSURE_LEVEL: f32 = 0.7;
 
 fn direction_words(d: [f32; 3]) -> &'static str {
     let a = d.map(f32::abs);
