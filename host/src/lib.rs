@@ -1,7 +1,8 @@
 //! # imprint-host
 //!
 //! The host side of Imprint: inspecting scans, discovering and loading analyzer plugins
-//! ([`plugins`]), running them on a case ([`run`]), and writing the report ([`report`]).
+//! ([`plugins`]), running them on a case ([`run`]), judging the findings under a decision
+//! policy ([`policy`], [`risk`]), and writing the report ([`report`]).
 //! The `imprint` binary is a thin command-line edge over this library.
 
 pub mod case;
@@ -9,6 +10,8 @@ pub mod exit;
 pub mod inspect;
 pub mod locate;
 pub mod plugins;
+pub mod policy;
 pub mod report;
+pub mod risk;
 pub mod run;
 pub mod suite;

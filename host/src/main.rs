@@ -118,9 +118,12 @@ struct PluginArgs {
     /// Run only these analyzer ids (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Option<Vec<String>>,
-    /// Override a parameter: ID.PARAM=VALUE (repeatable).
+    /// Override a parameter: ID.PARAM=VALUE (repeatable; over the policy's parameters).
     #[arg(long = "set")]
     set: Vec<String>,
+    /// Decision policy (TOML; see docs/policy.md). Default: the built-in policy.
+    #[arg(long)]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -218,6 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 set: analyzers.set,
                 threads: 0,
                 default_plugin_paths: true,
+                policy: analyzers.policy,
             };
             let report = imprint_host::run::analyze(&opts).map_err(|e| {
                 let code = match e {
@@ -336,6 +340,7 @@ fn run_eval_suite(
         plugins: paths,
         only,
         set,
+        policy,
     } = analyzers;
     let invalid = |m: String| exit::Coded::new(exit::INVALID_INPUT, std::io::Error::other(m));
     let text =
@@ -346,12 +351,20 @@ fn run_eval_suite(
     if let Some(only) = &only {
         loaded.retain(|p| only.contains(&p.manifest.id));
     }
-    let params = imprint_host::run::parameters(&loaded, &set)
+    let policy = match &policy {
+        Some(path) => imprint_host::policy::Policy::read(path)
+            .map_err(|e| exit::Coded::new(exit::USAGE, e))?,
+        None => imprint_host::policy::Policy::builtin().clone(),
+    };
+    let mut settings = policy.settings();
+    settings.extend(set);
+    let params = imprint_host::run::parameters(&loaded, &settings)
         .map_err(|e| exit::Coded::new(exit::USAGE, e))?;
     let ctx = imprint_host::run::Loaded {
         plugins: &loaded,
         refused: &refused,
         params: &params,
+        policy: &policy,
     };
     let start = std::time::Instant::now();
     let (each, total) = imprint_host::suite::run_suite(&spec, &ctx, rayon_threads());

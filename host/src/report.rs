@@ -1,6 +1,6 @@
 //! The report: one JSON document per run (`schema` = `imprint.report/1`), written atomically.
 
-use imprint_core::finding::{Finding, Severity};
+use imprint_core::finding::Finding;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,7 +99,9 @@ pub struct Provenance {
     pub plugins: Vec<PluginRecord>,
     /// Libraries that were refused, with one-line reasons.
     pub refused_plugins: Vec<crate::plugins::PluginLoadError>,
-    /// Hash of the decision policy (reserved for the policy issue).
+    /// The decision policy (`name` version).
+    pub policy: Option<String>,
+    /// SHA-256 of the decision policy's text.
     pub policy_hash: Option<String>,
     /// Parameters used, per analyzer.
     pub parameters: BTreeMap<String, serde_json::Value>,
@@ -151,8 +153,8 @@ pub struct Report {
     pub reasons: Vec<String>,
     /// A required analyzer did not finish.
     pub partial: bool,
-    /// Reserved: fit risk (issue "Fit-risk report").
-    pub risk: Option<serde_json::Value>,
+    /// Fit risk per tooth and per case, and the defects behind it.
+    pub risk: Option<crate::risk::FitRisk>,
     /// Reserved: checklist.
     pub checklist: Option<serde_json::Value>,
     /// Prepared teeth's finish lines, as the margin analyzers traced them.
@@ -161,10 +163,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// Fills summary, decision, reasons and `partial` from the findings and runs. Until the
-    /// policy issue replaces it: any critical → reject, any major → review, else accept; a
-    /// partial run is no better than review.
-    pub fn conclude(&mut self) {
+    /// Fills summary, fit risk, decision, reasons and `partial` from the findings and runs,
+    /// under `policy`: the decision is the worst of the risk thresholds and the rules a
+    /// finding matches; a partial run is no better than review.
+    pub fn conclude(
+        &mut self,
+        policy: &crate::policy::Policy,
+        case: Option<&crate::case::CaseFile>,
+    ) {
         let mut summary = Summary {
             findings: self.findings.len(),
             ..Summary::default()
@@ -178,18 +184,12 @@ impl Report {
             .runs
             .iter()
             .any(|r| r.status != RunStatus::Ok && r.status != RunStatus::Skipped);
-        let worst = self.findings.iter().map(|f| f.severity).max();
-        self.decision = match worst {
-            Some(Severity::Critical) => Decision::Reject,
-            Some(Severity::Major) => Decision::Review,
-            _ => Decision::Accept,
-        };
-        self.reasons = self
-            .findings
-            .iter()
-            .filter(|f| f.severity >= Severity::Major)
-            .map(|f| format!("{} ({}): {}", f.id, name(&f.severity), f.message))
-            .collect();
+        let (risk, decision, reasons) = crate::risk::assess(&self.findings, case, policy);
+        self.provenance.policy = Some(risk.policy.clone());
+        self.provenance.policy_hash = Some(policy.hash.clone());
+        self.risk = Some(risk);
+        self.decision = decision;
+        self.reasons = reasons;
         if self.partial {
             self.decision = self.decision.max(Decision::Review);
             for r in self
@@ -260,6 +260,27 @@ pub fn to_text(r: &Report) -> String {
     );
     for reason in &r.reasons {
         let _ = writeln!(s, "  - {reason}");
+    }
+    if let Some(risk) = &r.risk {
+        let teeth: Vec<String> = risk
+            .teeth
+            .iter()
+            .take(8)
+            .map(|t| {
+                let place = t.tooth.map_or("gingiva".to_string(), |n| n.to_string());
+                format!("{place} {:.2}", t.risk)
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "fit risk {:.2} ({} {}, policy {}){}{}",
+            risk.case_risk,
+            name(&risk.impression),
+            name(&risk.purpose),
+            risk.policy,
+            if teeth.is_empty() { "" } else { "; by tooth: " },
+            teeth.join(", ")
+        );
     }
     for scan in &r.scans {
         let _ = writeln!(

@@ -36,6 +36,8 @@ pub struct AnalyzeOptions {
     pub threads: usize,
     /// Also search `IMPRINT_PLUGIN_PATH` and the executable's directory.
     pub default_plugin_paths: bool,
+    /// `--policy FILE` (the built-in policy when none).
+    pub policy: Option<PathBuf>,
 }
 
 /// Why a run could not start.
@@ -156,7 +158,16 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
     if let Some(only) = &opts.only {
         plugins.retain(|p| only.contains(&p.manifest.id));
     }
-    let params = parameters(&plugins, &opts.set)?;
+    let policy = match &opts.policy {
+        Some(path) => {
+            crate::policy::Policy::read(path).map_err(|e| AnalyzeError::Usage(e.to_string()))?
+        }
+        None => crate::policy::Policy::builtin().clone(),
+    };
+    // The plugins' defaults, then the policy's parameters, then `--set`.
+    let mut set = policy.settings();
+    set.extend(opts.set.iter().cloned());
+    let params = parameters(&plugins, &set)?;
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
     } else {
@@ -166,6 +177,7 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         plugins: &plugins,
         refused: &refused,
         params: &params,
+        policy: &policy,
     };
     Ok(report_for(&scans, case.as_ref(), &loaded, threads))
 }
@@ -178,6 +190,8 @@ pub struct Loaded<'a> {
     pub refused: &'a [PluginLoadError],
     /// Parameters per analyzer.
     pub params: &'a Params,
+    /// The decision policy.
+    pub policy: &'a crate::policy::Policy,
 }
 
 /// Runs the plugins on scans already in memory (each with its file's SHA-256, or empty) and
@@ -235,7 +249,7 @@ pub fn report_for(
         checklist: None,
         margin_lines,
     };
-    report.conclude();
+    report.conclude(loaded.policy, case);
     report
 }
 
@@ -521,6 +535,7 @@ fn provenance(
 ) -> Provenance {
     Provenance {
         imprint_version: env!("CARGO_PKG_VERSION"),
+        policy: None,
         plugins: plugins
             .iter()
             .map(|p| PluginRecord {

@@ -20,6 +20,7 @@ fn with_drag<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
         plugins: &plugins,
         refused: &refused,
         params: &params,
+        policy: imprint_host::policy::Policy::builtin(),
     })
 }
 

@@ -7,6 +7,7 @@ mod hostile;
 mod margin;
 mod phantom;
 mod plugins;
+mod policy;
 mod schemas;
 mod support;
 mod toothmap;

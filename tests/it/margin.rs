@@ -19,6 +19,7 @@ fn analyze(phantom: &Phantom, case: &serde_json::Value) -> Report {
         plugins: &plugins,
         refused: &refused,
         params: &params,
+        policy: imprint_host::policy::Policy::builtin(),
     };
     let mut scan = phantom.scan.clone();
     scan.labels = None;

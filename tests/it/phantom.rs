@@ -304,6 +304,7 @@ defects = "clean"
         plugins: &plugins,
         refused: &refused,
         params: &params,
+        policy: imprint_host::policy::Policy::builtin(),
     };
     let (each, total) = imprint_host::suite::run_suite(&spec, &loaded, 2);
     assert_eq!(each.len(), 4);

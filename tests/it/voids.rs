@@ -16,6 +16,7 @@ fn with_voids<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
         plugins: &plugins,
         refused: &refused,
         params: &params,
+        policy: imprint_host::policy::Policy::builtin(),
     })
 }
 
