@@ -6,6 +6,7 @@
 //! The `imprint` binary is a thin command-line edge over this library.
 
 pub mod case;
+pub mod checklist;
 pub mod exit;
 pub mod inspect;
 pub mod locate;

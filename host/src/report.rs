@@ -155,8 +155,9 @@ pub struct Report {
     pub partial: bool,
     /// Fit risk per tooth and per case, and the defects behind it.
     pub risk: Option<crate::risk::FitRisk>,
-    /// Reserved: checklist.
-    pub checklist: Option<serde_json::Value>,
+    /// What labs check before they start: terminal molars, expected and prepared teeth,
+    /// opposing arch and bite.
+    pub checklist: Option<Vec<crate::checklist::Item>>,
     /// Prepared teeth's finish lines, as the margin analyzers traced them.
     #[serde(default)]
     pub margin_lines: Vec<imprint_core::finding::MarginLine>,
@@ -281,6 +282,19 @@ pub fn to_text(r: &Report) -> String {
             if teeth.is_empty() { "" } else { "; by tooth: " },
             teeth.join(", ")
         );
+    }
+    if let Some(items) = r.checklist.as_ref().filter(|i| !i.is_empty()) {
+        let line: Vec<String> = items
+            .iter()
+            .map(|i| {
+                if i.status == "missing" {
+                    format!("{} MISSING ({})", i.item, i.detail)
+                } else {
+                    format!("{} {}", i.item, i.status)
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "checklist: {}", line.join("; "));
     }
     for scan in &r.scans {
         let _ = writeln!(

@@ -218,21 +218,32 @@ pub fn report_for(
         margin_lines,
     } = output;
     crate::locate::place_findings(&mut findings, &derived);
+    let records: Vec<_> = scans
+        .iter()
+        .enumerate()
+        .zip(&derived)
+        .map(|((i, (s, sha)), d)| {
+            let mut record = scan_record(i, s, sha, &case_ref, negative);
+            record.tooth_map = Some(crate::locate::MapSummary::of(d.tooth_map()));
+            record
+        })
+        .collect();
+    let roles: Vec<(String, Option<&crate::locate::MapSummary>)> = records
+        .iter()
+        .map(|r| (r.role.clone(), r.tooth_map.as_ref()))
+        .collect();
+    let (checklist, missing) = crate::checklist::check(&crate::checklist::Inputs {
+        case,
+        scans: &roles,
+        margin_lines: &margin_lines,
+    });
+    findings.extend(missing);
     for (n, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{:04}", n + 1);
     }
     let mut report = Report {
         schema: SCHEMA,
-        scans: scans
-            .iter()
-            .enumerate()
-            .zip(&derived)
-            .map(|((i, (s, sha)), d)| {
-                let mut record = scan_record(i, s, sha, &case_ref, negative);
-                record.tooth_map = Some(crate::locate::MapSummary::of(d.tooth_map()));
-                record
-            })
-            .collect(),
+        scans: records,
         case: serde_json::to_value(case).unwrap_or_default(),
         provenance: provenance(
             loaded.plugins,
@@ -246,7 +257,7 @@ pub fn report_for(
         reasons: Vec::new(),
         partial: false,
         risk: None,
-        checklist: None,
+        checklist: Some(checklist),
         margin_lines,
     };
     report.conclude(loaded.policy, case);

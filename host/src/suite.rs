@@ -2,8 +2,7 @@
 //! the discovered plugins exactly as `imprint analyze` would, and scored against its truth.
 
 use crate::case::{
-    CaseFile, CaseScan, ImpressionKind, Material, PreparedTooth, Restoration, Role,
-    Scanned as CaseScanned,
+    CaseFile, CaseScan, ImpressionKind, Material, PreparedTooth, Role, Scanned as CaseScanned,
 };
 use crate::run::{report_for, Loaded};
 use imprint_core::derived::DerivedData;
@@ -99,7 +98,9 @@ fn case_for(truth: &imprint_phantom::Truth, scanned: Scanned) -> CaseFile {
             path: "scan.stl".into(),
             role,
         }],
-        restoration: (!prepared_teeth.is_empty()).then_some(Restoration::Crown),
+        // One scan judged alone: no restoration named, so the checklist does not ask for
+        // the opposing arch and bite the phantom does not have.
+        restoration: None,
         prepared_teeth,
         impression: Some(ImpressionKind::Final),
         scanned: Some(match scanned {

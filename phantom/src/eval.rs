@@ -137,7 +137,15 @@ struct Errors {
 }
 
 /// Scores `findings` (of the phantom's scan) against `truth`; `decision` is the report's.
+/// Checklist items (a missing opposing arch, a short arch) are about the case, not defects of
+/// the scan: they are not scored.
 pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> Score {
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.kind.group() != imprint_core::finding::KindGroup::Checklist)
+        .cloned()
+        .collect();
+    let findings = findings.as_slice();
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
     for (ti, t) in truth.defects.iter().enumerate() {
         let reach = f64::from((t.size_mm / 2.0).max(1.0));

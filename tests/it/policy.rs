@@ -274,3 +274,90 @@ fn the_cli_takes_a_policy_and_its_parameters_sit_under_set() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("lab.toml") && err.contains("line 2"), "{err}");
 }
+
+#[test]
+fn the_checklist_names_what_a_crown_case_lacks() {
+    use imprint_host::checklist::{check, Inputs};
+    use imprint_host::locate::{MapSummary, MapTooth};
+    let tooth = |fdi: u8| MapTooth {
+        fdi,
+        center: [0.0; 3],
+        confidence: 1.0,
+    };
+    // Quadrant 3 ends in 37; quadrant 4 stops at 45 (the molars are not on the scan).
+    let map = MapSummary {
+        source: "geometry".into(),
+        jaw: Some("lower".into()),
+        occlusal: None,
+        teeth: [31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45]
+            .map(tooth)
+            .to_vec(),
+        missing: Vec::new(),
+        notes: Vec::new(),
+    };
+    let c = case(serde_json::json!({
+        "restoration": "crown",
+        "impression": "final",
+        "prepared_teeth": [{"tooth": 36}],
+        "chart": [{"tooth": 46}, {"tooth": 47, "missing": true}],
+        "scans": [{"path": "scan.stl", "role": "lower"}],
+    }));
+    let line = imprint_core::finding::MarginLine {
+        tooth: 36,
+        scan: 0,
+        points: vec![[0.0; 3]; 3],
+        length_mm: 30.0,
+        source: "detected".into(),
+        confidence: 1.0,
+        captured_fraction: 1.0,
+        case_offset_mm: None,
+    };
+    let scans = [("lower".to_string(), Some(&map))];
+    let (items, findings) = check(&Inputs {
+        case: Some(&c),
+        scans: &scans,
+        margin_lines: &[line],
+    });
+    let status = |name: &str| {
+        items
+            .iter()
+            .find(|i| i.item == name)
+            .map(|i| (i.status.as_str(), i.detail.clone()))
+            .unwrap_or_else(|| panic!("no {name} in {items:?}"))
+    };
+    let (s, d) = status("terminal_molars");
+    assert!(s == "missing" && d.contains("quadrant(s) 4"), "{d}");
+    let (s, d) = status("expected_teeth");
+    assert!(
+        s == "missing" && d.contains("46") && !d.contains("47"),
+        "{d}"
+    );
+    assert_eq!(status("prepared_teeth").0, "ok");
+    assert_eq!(status("opposing_arch").0, "missing");
+    assert_eq!(status("bite").0, "missing");
+    // The opposing arch and the bite need review for a crown; a short arch is minor here.
+    let severities: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
+    assert_eq!(
+        severities,
+        [Severity::Minor, Severity::Major, Severity::Major],
+        "{findings:?}"
+    );
+    assert!(findings
+        .iter()
+        .all(|f| f.kind == FindingKind::ChecklistMissing));
+    // An aligner needs the full arch (major), but no opposing arch or bite.
+    let aligner = case(serde_json::json!({
+        "restoration": "aligner",
+        "scans": [{"path": "scan.stl", "role": "lower"}],
+    }));
+    let (items, findings) = check(&Inputs {
+        case: Some(&aligner),
+        scans: &scans,
+        margin_lines: &[],
+    });
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Major);
+    assert!(items
+        .iter()
+        .any(|i| i.item == "bite" && i.status == "not_needed"));
+}

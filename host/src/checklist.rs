@@ -1,0 +1,233 @@
+//! The checklist labs expect, from what the scans and the case can tell: terminal molars
+//! present, the teeth the chart expects present, every prepared tooth found, and the opposing
+//! arch and the bite supplied when the case needs them. Each missing item that matters for
+//! what the case is for is also a `checklist_missing` finding, so it weighs in the fit risk.
+
+use crate::case::{CaseFile, Restoration, Role};
+use crate::locate::MapSummary;
+use imprint_core::finding::{Finding, FindingKind, MarginLine, Severity};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// One checklist item.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Item {
+    /// `terminal_molars`, `expected_teeth`, `prepared_teeth`, `opposing_arch`, `bite`.
+    pub item: String,
+    /// `ok`, `missing`, `not_needed` or `unknown`.
+    pub status: String,
+    /// In plain words.
+    pub detail: String,
+}
+
+fn item(item: &str, status: &str, detail: String) -> Item {
+    Item {
+        item: item.into(),
+        status: status.into(),
+        detail,
+    }
+}
+
+/// What the checklist needs from a run.
+pub struct Inputs<'a> {
+    /// The case, if any.
+    pub case: Option<&'a CaseFile>,
+    /// Each scan's role name and tooth-map summary.
+    pub scans: &'a [(String, Option<&'a MapSummary>)],
+    /// The margin lines traced.
+    pub margin_lines: &'a [MarginLine],
+}
+
+/// The checklist, and a finding for each missing item that matters.
+pub fn check(inputs: &Inputs<'_>) -> (Vec<Item>, Vec<Finding>) {
+    let mut items = Vec::new();
+    let mut findings = Vec::new();
+    let restoration = inputs.case.and_then(|c| c.restoration);
+    let needs_full_arch = matches!(
+        restoration,
+        Some(
+            Restoration::Aligner
+                | Restoration::Retainer
+                | Restoration::NightGuard
+                | Restoration::Denture
+                | Restoration::ImmediateDenture
+        )
+    );
+    for (i, (role, map)) in inputs.scans.iter().enumerate() {
+        let Some(map) = map.filter(|m| !m.teeth.is_empty()) else {
+            continue;
+        };
+        let molars = terminal_molars(map);
+        if let Some(missing) = molars {
+            let detail =
+                format!("scan {i} ({role}): no molar at the distal end of quadrant(s) {missing}");
+            findings.push(missing_finding(
+                i,
+                if needs_full_arch {
+                    Severity::Major
+                } else {
+                    Severity::Minor
+                },
+                format!(
+                    "Checklist: {detail}; the arch may be cut short{}.",
+                    if needs_full_arch {
+                        ", and this case needs the full arch"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+            items.push(item("terminal_molars", "missing", detail));
+        } else {
+            items.push(item(
+                "terminal_molars",
+                "ok",
+                format!("scan {i} ({role}): a molar ends each side"),
+            ));
+        }
+    }
+    if let Some(case) = inputs.case {
+        items.extend(expected_teeth(case, inputs.scans));
+        items.push(prepared_teeth(case, inputs.margin_lines));
+        let (arch, bite) = opposing_and_bite(case, restoration, &mut findings);
+        items.push(arch);
+        items.push(bite);
+    }
+    (items, findings)
+}
+
+/// Quadrants (as text) whose most distal tooth is not a molar, or `None` when every scanned
+/// quadrant ends in one.
+fn terminal_molars(map: &MapSummary) -> Option<String> {
+    let quadrants: std::collections::BTreeSet<u8> = map.teeth.iter().map(|t| t.fdi / 10).collect();
+    let short: Vec<String> = quadrants
+        .iter()
+        .filter(|&&q| {
+            let last = map
+                .teeth
+                .iter()
+                .filter(|t| t.fdi / 10 == q)
+                .map(|t| t.fdi % 10)
+                .max()
+                .unwrap_or(0);
+            // Permanent quadrants end in a molar (6–8); primary ones (5–8) in 4–5.
+            last < if q <= 4 { 6 } else { 4 }
+        })
+        .map(u8::to_string)
+        .collect();
+    (!short.is_empty()).then(|| short.join(", "))
+}
+
+fn expected_teeth(case: &CaseFile, scans: &[(String, Option<&MapSummary>)]) -> Option<Item> {
+    if case.chart.is_empty() {
+        return None;
+    }
+    let found: Vec<u8> = scans
+        .iter()
+        .filter_map(|(_, m)| *m)
+        .flat_map(|m| m.teeth.iter().map(|t| t.fdi))
+        .collect();
+    let absent: Vec<String> = case
+        .chart
+        .iter()
+        .filter(|c| !c.missing && !found.contains(&c.tooth))
+        .map(|c| c.tooth.to_string())
+        .collect();
+    Some(if absent.is_empty() {
+        item(
+            "expected_teeth",
+            "ok",
+            "every tooth the chart lists is on the scans".into(),
+        )
+    } else {
+        item(
+            "expected_teeth",
+            "missing",
+            format!(
+                "the chart lists {} but the scans do not show them",
+                absent.join(", ")
+            ),
+        )
+    })
+}
+
+fn prepared_teeth(case: &CaseFile, lines: &[MarginLine]) -> Item {
+    if case.prepared_teeth.is_empty() {
+        return item(
+            "prepared_teeth",
+            "not_needed",
+            "no prepared teeth in the case".into(),
+        );
+    }
+    let lost: Vec<String> = case
+        .prepared_teeth
+        .iter()
+        .filter(|p| !lines.iter().any(|l| l.tooth == p.tooth))
+        .map(|p| p.tooth.to_string())
+        .collect();
+    if lost.is_empty() {
+        item(
+            "prepared_teeth",
+            "ok",
+            "a finish line was traced on every prepared tooth".into(),
+        )
+    } else {
+        item(
+            "prepared_teeth",
+            "missing",
+            format!(
+                "no finish line traced on {} (see the margin findings)",
+                lost.join(", ")
+            ),
+        )
+    }
+}
+
+/// The opposing arch and the bite: needed for crowns, bridges, implants and dentures.
+fn opposing_and_bite(
+    case: &CaseFile,
+    restoration: Option<Restoration>,
+    findings: &mut Vec<Finding>,
+) -> (Item, Item) {
+    use Restoration::*;
+    let needed = matches!(
+        restoration,
+        Some(Crown | Bridge | Implant | Denture | ImmediateDenture | InlayOnlay)
+    );
+    let roles: Vec<Role> = case.scans.iter().map(|s| s.role).collect();
+    let both = roles.contains(&Role::Upper) && roles.contains(&Role::Lower);
+    let bite = roles.contains(&Role::Bite);
+    let what = restoration.map_or("case".to_string(), |r| imprint_core::util::serde_name(&r));
+    let mut judge = |name: &str, present: bool, missing_text: &str| {
+        if !needed {
+            return item(name, "not_needed", format!("a {what} does not need it"));
+        }
+        if present {
+            return item(name, "ok", "supplied".into());
+        }
+        let detail = format!("a {what} needs {missing_text}, and the case has none");
+        findings.push(missing_finding(
+            0,
+            Severity::Major,
+            format!("Checklist: {detail}; the restoration's height and contacts cannot be set."),
+        ));
+        item(name, "missing", detail)
+    };
+    (
+        judge("opposing_arch", both, "the opposing arch"),
+        judge("bite", bite, "a bite registration"),
+    )
+}
+
+fn missing_finding(scan: usize, severity: Severity, message: String) -> Finding {
+    let mut f = Finding::new(
+        FindingKind::ChecklistMissing,
+        severity,
+        [0.0; 3],
+        0.0,
+        message,
+    );
+    f.scan = scan;
+    f.analyzer = "checklist".into();
+    f
+}
