@@ -8,6 +8,7 @@
 pub mod case;
 pub mod checklist;
 pub mod exit;
+pub mod heatmap;
 pub mod inspect;
 pub mod locate;
 pub mod plugins;

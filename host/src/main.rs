@@ -53,6 +53,10 @@ enum Command {
         /// What to print on stdout.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Write the scan coloured by finding severity (green fine, yellow minor, orange
+        /// major, red critical) as a PLY here; one file per scan for a case of several.
+        #[arg(long = "colored-ply")]
+        colored_ply: Option<PathBuf>,
     },
     /// Generate a synthetic scan with known defects (ground truth) into a directory.
     Phantom {
@@ -211,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             analyzers,
             out,
             format,
+            colored_ply,
         } => {
             let opts = AnalyzeOptions {
                 scans,
@@ -223,7 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 default_plugin_paths: true,
                 policy: analyzers.policy,
             };
-            let report = imprint_host::run::analyze(&opts).map_err(|e| {
+            let (report, scans) = imprint_host::run::analyze_scans(&opts).map_err(|e| {
                 let code = match e {
                     AnalyzeError::Usage(_) => exit::USAGE,
                     _ => exit::INVALID_INPUT,
@@ -240,6 +245,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             if let Some(path) = &out {
                 report.write_atomic(path).map_err(|e| {
                     anyhow::anyhow!("{}: cannot write the report: {e}", path.display())
+                })?;
+            }
+            if let Some(path) = &colored_ply {
+                imprint_host::heatmap::write(path, &scans, &report).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot write the heat map: {e}", path.display())
                 })?;
             }
             match format {

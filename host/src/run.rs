@@ -149,6 +149,12 @@ pub fn run_plugins(
 
 /// Runs an analysis and returns the report (not yet written).
 pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
+    analyze_scans(opts).map(|(report, _)| report)
+}
+
+/// Runs an analysis and returns the report (not yet written) and the scans as analyzed (an
+/// impression already turned positive), for pictures and heat maps.
+pub fn analyze_scans(opts: &AnalyzeOptions) -> Result<(Report, Vec<Scan>), AnalyzeError> {
     let case = read_case(opts)?;
     let scans = load_scans(opts, case.as_ref().is_some_and(CaseFile::is_negative))?;
     let (mut plugins, refused) = plugins::load_all(&plugins::discover(
@@ -179,7 +185,8 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
         params: &params,
         policy: &policy,
     };
-    Ok(report_for(&scans, case.as_ref(), &loaded, threads))
+    let report = report_for(&scans, case.as_ref(), &loaded, threads);
+    Ok((report, scans.into_iter().map(|(s, _)| s).collect()))
 }
 
 /// Plugins ready to run: those loaded, those refused (for the provenance), their parameters.

@@ -361,3 +361,75 @@ fn the_checklist_names_what_a_crown_case_lacks() {
         .iter()
         .any(|i| i.item == "bite" && i.status == "not_needed"));
 }
+
+#[test]
+fn the_heat_map_paints_each_vertex_by_the_worst_finding_on_it() {
+    use imprint_host::heatmap::{colour, severities, FINE};
+    let scan = imprint_core::shapes::to_scan(imprint_core::shapes::grid_plane(20, 10.0));
+    let mut listed = finding("F1", FindingKind::Void, Severity::Major, None, [0.0; 3]);
+    listed.vertices = vec![0, 1];
+    let around = finding(
+        "F2",
+        FindingKind::Hole,
+        Severity::Critical,
+        None,
+        [5.0, 5.0, 0.0],
+    );
+    let elsewhere = {
+        let mut f = finding(
+            "F3",
+            FindingKind::Spike,
+            Severity::Minor,
+            None,
+            [5.0, 5.0, 0.0],
+        );
+        f.scan = 1;
+        f
+    };
+    let s = severities(&scan, 0, &[listed, around, elsewhere]);
+    assert_eq!(
+        (s[0], s[1], s[2]),
+        (Some(Severity::Major), Some(Severity::Major), None)
+    );
+    for (v, p) in scan.positions.iter().enumerate() {
+        let d = (p[0] - 5.0).hypot(p[1] - 5.0);
+        // `around` is 1 mm across: its radius (0.5 mm) paints the vertices near its centre.
+        assert_eq!(
+            s[v] == Some(Severity::Critical),
+            d <= 0.5,
+            "vertex {v} at {d} mm"
+        );
+    }
+    assert_ne!(colour(Severity::Critical), FINE);
+    // Through the CLI: one coloured PLY, all fine on a clean plane.
+    let imprint =
+        crate::support::build_dir().join(format!("imprint{}", std::env::consts::EXE_SUFFIX));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let stl = dir.path().join("plane.stl");
+    let mut bytes = Vec::new();
+    imprint_core::io::write_stl_binary(&scan.positions, &scan.triangles, &mut bytes)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&stl, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let ply = dir.path().join("heat.ply");
+    let o = std::process::Command::new(&imprint)
+        .args([
+            "analyze",
+            &stl.to_string_lossy(),
+            "--only",
+            "spikes",
+            "--colored-ply",
+            &ply.to_string_lossy(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        o.status.code(),
+        Some(imprint_host::exit::ACCEPT),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let painted = imprint_core::io::load(&ply).unwrap_or_else(|e| panic!("{e}"));
+    let colours = painted.colors.unwrap_or_default();
+    assert_eq!(colours.len(), scan.positions.len());
+    assert!(colours.iter().all(|c| *c == FINE));
+}
