@@ -57,6 +57,9 @@ enum Command {
         /// major, red critical) as a PLY here; one file per scan for a case of several.
         #[arg(long = "colored-ply")]
         colored_ply: Option<PathBuf>,
+        /// Write a self-contained HTML report with pictures here.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Generate a synthetic scan with known defects (ground truth) into a directory.
     Phantom {
@@ -216,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             out,
             format,
             colored_ply,
+            html,
         } => {
             let opts = AnalyzeOptions {
                 scans,
@@ -245,6 +249,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             if let Some(path) = &out {
                 report.write_atomic(path).map_err(|e| {
                     anyhow::anyhow!("{}: cannot write the report: {e}", path.display())
+                })?;
+            }
+            if let Some(path) = &html {
+                let page = imprint_host::html::page(&report, &scans).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot draw the pictures: {e}", path.display())
+                })?;
+                imprint_host::report::write_atomic(path, page.as_bytes()).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot write the HTML report: {e}", path.display())
                 })?;
             }
             if let Some(path) = &colored_ply {

@@ -268,7 +268,7 @@ pub fn to_text(r: &Report) -> String {
             .iter()
             .take(8)
             .map(|t| {
-                let place = t.tooth.map_or("gingiva".to_string(), |n| n.to_string());
+                let place = t.tooth.map_or("off-tooth".to_string(), |n| n.to_string());
                 format!("{place} {:.2}", t.risk)
             })
             .collect();

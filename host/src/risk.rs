@@ -112,7 +112,9 @@ pub fn assess(
 fn risk_reason(policy: &Policy, worst: &ToothRisk, defects: &[Defect]) -> String {
     let place = worst
         .tooth
-        .map_or("the gingiva".to_string(), |t| format!("tooth {t}"));
+        .map_or("the gingiva or the case".to_string(), |t| {
+            format!("tooth {t}")
+        });
     let (what, threshold) = if worst.risk >= policy.decision.reject_at {
         ("reject", policy.decision.reject_at)
     } else {

@@ -4,6 +4,7 @@ mod conformance;
 mod derived;
 mod drag;
 mod hostile;
+mod html;
 mod margin;
 mod phantom;
 mod plugins;
