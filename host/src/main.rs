@@ -266,7 +266,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Text => print!("{}", imprint_host::report::to_text(&report)),
+                Format::Text => {
+                    use std::io::IsTerminal;
+                    let tty = std::io::stdout().is_terminal();
+                    print!("{}", imprint_host::report::to_text_styled(&report, tty));
+                }
             }
             Ok(report.exit_code())
         }

@@ -251,11 +251,22 @@ use imprint_core::util::serde_name as name;
 
 /// A one-screen text summary: decision, reasons, analyzer runs, findings.
 pub fn to_text(r: &Report) -> String {
+    to_text_styled(r, false)
+}
+
+/// [`to_text`], with the decision in its colour (green, amber, red) for a terminal.
+pub fn to_text_styled(r: &Report, colour: bool) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let (on, off) = match (colour, r.decision) {
+        (false, _) => ("", ""),
+        (true, Decision::Accept) => ("\x1b[1;32m", "\x1b[0m"),
+        (true, Decision::Review) => ("\x1b[1;33m", "\x1b[0m"),
+        (true, Decision::Reject) => ("\x1b[1;31m", "\x1b[0m"),
+    };
     let _ = writeln!(
         s,
-        "decision: {}{}",
+        "decision: {on}{}{}{off}",
         name(&r.decision).to_uppercase(),
         if r.partial { " (partial)" } else { "" }
     );
