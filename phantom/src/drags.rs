@@ -92,18 +92,18 @@ fn trace(
 /// the surface faces the motion head-on.
 fn step(surface: &SurfaceFn<'_>, uv: [f32; 2], motion: [f32; 3]) -> Option<[f32; 2]> {
     let h = 0.01;
-    let p = surface(uv[0], uv[1]);
-    let ps = surface(uv[0] + h, uv[1]);
-    let pt = surface(uv[0], uv[1] + h);
-    let js: [f32; 3] = std::array::from_fn(|k| (ps[k] - p[k]) / h);
-    let jt: [f32; 3] = std::array::from_fn(|k| (pt[k] - p[k]) / h);
-    let n = normalize(cross(js, jt))?;
-    let dn = dot(motion, n);
-    let tangent: [f32; 3] = std::array::from_fn(|k| motion[k] - dn * n[k]);
-    let t = normalize(tangent).filter(|_| dn.abs() < 0.8)?;
+    let p = v3(surface(uv[0], uv[1]));
+    let js = (v3(surface(uv[0] + h, uv[1])) - p) / h;
+    let jt = (v3(surface(uv[0], uv[1] + h)) - p) / h;
+    let n = js.cross(&jt).try_normalize(1e-9)?;
+    let motion = v3(motion);
+    let dn = motion.dot(&n);
+    let t = (motion - n * dn)
+        .try_normalize(1e-9)
+        .filter(|_| dn.abs() < 0.8)?;
     // Least squares: js·ds + jt·dt = STEP·t.
-    let (a, b, c) = (dot(js, js), dot(js, jt), dot(jt, jt));
-    let (r1, r2) = (STEP * dot(js, t), STEP * dot(jt, t));
+    let (a, b, c) = (js.dot(&js), js.dot(&jt), jt.dot(&jt));
+    let (r1, r2) = (STEP * js.dot(&t), STEP * jt.dot(&t));
     let det = a * c - b * b;
     if det.abs() < 1e-9 {
         return None;
@@ -190,24 +190,10 @@ fn bounds(path: &[[f32; 3]], pad: f32) -> ([f32; 3], [f32; 3]) {
     (lo, hi)
 }
 
-fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
-fn normalize(a: [f32; 3]) -> Option<[f32; 3]> {
-    let n = dot(a, a).sqrt();
-    (n > 1e-9).then(|| a.map(|x| x / n))
+fn v3(p: [f32; 3]) -> nalgebra::Vector3<f32> {
+    nalgebra::Vector3::new(p[0], p[1], p[2])
 }
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
-    let d: [f32; 3] = std::array::from_fn(|k| a[k] - b[k]);
-    dot(d, d).sqrt()
+    (v3(a) - v3(b)).norm()
 }

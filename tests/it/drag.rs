@@ -8,20 +8,11 @@ use imprint_core::finding::{Finding, FindingKind};
 use imprint_core::scan::Scan;
 use imprint_host::case::CaseFile;
 use imprint_host::report::Report;
-use imprint_host::run::{parameters, report_for, Loaded};
+use imprint_host::run::{report_for, Loaded};
 use imprint_phantom::suite::SuiteSpec;
 
 fn with_drag<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
-    let (plugins, refused) =
-        imprint_host::plugins::load_all(&[crate::support::plugin_lib("imprint_plugin_drag")]);
-    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
-    let params = parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
-    f(&Loaded {
-        plugins: &plugins,
-        refused: &refused,
-        params: &params,
-        policy: imprint_host::policy::Policy::builtin(),
-    })
+    crate::support::with_plugin("imprint_plugin_drag", f)
 }
 
 fn analyze(scan: Scan, case: Option<serde_json::Value>) -> Report {

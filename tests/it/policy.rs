@@ -24,6 +24,11 @@ fn finding(
     f
 }
 
+/// A major finding on `tooth`, `x` mm along the X axis.
+fn major(id: &str, kind: FindingKind, tooth: u8, x: f32) -> Finding {
+    finding(id, kind, Severity::Major, Some(tooth), [x, 0.0, 0.0])
+}
+
 fn case(json: serde_json::Value) -> CaseFile {
     CaseFile::parse(json.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -90,20 +95,8 @@ fn findings_of_one_defect_count_once_and_teeth_add_up_separately() {
     let c = crown("final");
     // A hole the voids analyzer reports and the margin analyzer reports again, 0.3 mm apart.
     let same = [
-        finding(
-            "F1",
-            FindingKind::Hole,
-            Severity::Major,
-            Some(36),
-            [0.0, 0.0, 0.0],
-        ),
-        finding(
-            "F2",
-            FindingKind::MarginHole,
-            Severity::Major,
-            Some(36),
-            [0.3, 0.0, 0.0],
-        ),
+        major("F1", FindingKind::Hole, 36, 0.0),
+        major("F2", FindingKind::MarginHole, 36, 0.3),
     ];
     let (risk, _, _) = assess(&same, Some(&c), p);
     assert_eq!(risk.defects.len(), 1, "{risk:?}");
@@ -111,27 +104,9 @@ fn findings_of_one_defect_count_once_and_teeth_add_up_separately() {
     assert!((risk.case_risk - 0.45).abs() < 1e-9);
     // Two separate majors on one tooth compound; on two teeth they do not.
     let apart = [
-        finding(
-            "F1",
-            FindingKind::Void,
-            Severity::Major,
-            Some(36),
-            [0.0, 0.0, 0.0],
-        ),
-        finding(
-            "F2",
-            FindingKind::Void,
-            Severity::Major,
-            Some(36),
-            [5.0, 0.0, 0.0],
-        ),
-        finding(
-            "F3",
-            FindingKind::Void,
-            Severity::Major,
-            Some(35),
-            [15.0, 0.0, 0.0],
-        ),
+        major("F1", FindingKind::Void, 36, 0.0),
+        major("F2", FindingKind::Void, 36, 5.0),
+        major("F3", FindingKind::Void, 35, 15.0),
     ];
     let (risk, _, _) = assess(&apart, Some(&c), p);
     assert_eq!(risk.teeth[0].tooth, Some(36));

@@ -27,6 +27,20 @@ pub fn plugin_lib(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `f` with one plugin of this build (e.g. `imprint_plugin_voids`) loaded, its default
+/// parameters and the built-in policy.
+pub fn with_plugin<T>(crate_name: &str, f: impl FnOnce(&imprint_host::run::Loaded<'_>) -> T) -> T {
+    let (plugins, refused) = imprint_host::plugins::load_all(&[plugin_lib(crate_name)]);
+    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
+    let params = imprint_host::run::parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
+    f(&imprint_host::run::Loaded {
+        plugins: &plugins,
+        refused: &refused,
+        params: &params,
+        policy: imprint_host::policy::Policy::builtin(),
+    })
+}
+
 /// The shared sample-scan folder beside the project, if present (`IMPRINT_SHARED_SCANS`
 /// overrides). Tests that use it skip cleanly without it.
 pub fn shared_scans() -> Option<PathBuf> {

@@ -3,21 +3,12 @@
 //! the case says is intraoral.
 
 use imprint_host::case::CaseFile;
-use imprint_host::run::{parameters, report_for, Loaded};
+use imprint_host::run::{report_for, Loaded};
 use imprint_phantom::suite::SuiteSpec;
 use imprint_phantom::{generate, PhantomSpec};
 
 fn with_voids<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
-    let (plugins, refused) =
-        imprint_host::plugins::load_all(&[crate::support::plugin_lib("imprint_plugin_voids")]);
-    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
-    let params = parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
-    f(&Loaded {
-        plugins: &plugins,
-        refused: &refused,
-        params: &params,
-        policy: imprint_host::policy::Policy::builtin(),
-    })
+    crate::support::with_plugin("imprint_plugin_voids", f)
 }
 
 #[test]

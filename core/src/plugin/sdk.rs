@@ -108,6 +108,16 @@ impl<'i, 'a> Context<'i, 'a> {
             .unwrap_or_default()
     }
 
+    /// Runs `work` in a thread pool of this call's budget ([`Context::threads`]), the
+    /// plugin's own: never rayon's global pool, which the host's process shares.
+    pub fn in_pool<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads())
+            .build()
+            .map_err(|e| format!("cannot start {} worker threads: {e}", self.threads()))?;
+        Ok(pool.install(work))
+    }
+
     /// Threads this plugin may use.
     pub fn threads(&self) -> usize {
         self.input.threads.max(1) as usize

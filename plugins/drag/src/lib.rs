@@ -61,11 +61,7 @@ impl Analyzer for DragMarks {
     }
 
     fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(ctx.threads())
-            .build()
-            .map_err(|e| format!("cannot start {} worker threads: {e}", ctx.threads()))?;
-        pool.install(|| analyze_in_pool(ctx))
+        ctx.in_pool(|| analyze_in_pool(ctx))?
     }
 }
 

@@ -60,12 +60,7 @@ impl Analyzer for Voids {
     }
 
     fn analyze(&self, ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
-        // The host's thread budget, in a pool of our own (never rayon's global one).
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(ctx.threads())
-            .build()
-            .map_err(|e| format!("cannot start {} worker threads: {e}", ctx.threads()))?;
-        pool.install(|| self.analyze_in_pool(ctx))
+        ctx.in_pool(|| self.analyze_in_pool(ctx))?
     }
 }
 
