@@ -249,6 +249,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 use imprint_core::util::serde_name as name;
 
+/// Per tooth, worst first: its risk and its findings (id, severity, kind).
+fn tooth_table(s: &mut String, r: &Report, risk: &crate::risk::FitRisk) {
+    use std::fmt::Write;
+    for t in risk.teeth.iter().take(12) {
+        let findings: Vec<String> = t
+            .defects
+            .iter()
+            .filter_map(|id| risk.defects.iter().find(|d| &d.id == id))
+            .flat_map(|d| &d.findings)
+            .filter_map(|id| r.findings.iter().find(|f| &f.id == id))
+            .map(|f| format!("{} {} {}", f.id, name(&f.severity), name(&f.kind)))
+            .collect();
+        let place = t
+            .tooth
+            .map_or("off-tooth".to_string(), |n| format!("tooth {n}"));
+        let _ = writeln!(s, "  {place:<10} {:.2}  {}", t.risk, findings.join("; "));
+    }
+}
+
 /// A one-screen text summary: decision, reasons, analyzer runs, findings.
 pub fn to_text(r: &Report) -> String {
     to_text_styled(r, false)
@@ -274,25 +293,15 @@ pub fn to_text_styled(r: &Report, colour: bool) -> String {
         let _ = writeln!(s, "  - {reason}");
     }
     if let Some(risk) = &r.risk {
-        let teeth: Vec<String> = risk
-            .teeth
-            .iter()
-            .take(8)
-            .map(|t| {
-                let place = t.tooth.map_or("off-tooth".to_string(), |n| n.to_string());
-                format!("{place} {:.2}", t.risk)
-            })
-            .collect();
         let _ = writeln!(
             s,
-            "fit risk {:.2} ({} {}, policy {}){}{}",
+            "fit risk {:.2} ({} {}, policy {})",
             risk.case_risk,
             name(&risk.impression),
             name(&risk.purpose),
-            risk.policy,
-            if teeth.is_empty() { "" } else { "; by tooth: " },
-            teeth.join(", ")
+            risk.policy
         );
+        tooth_table(&mut s, r, risk);
     }
     if let Some(items) = r.checklist.as_ref().filter(|i| !i.is_empty()) {
         let line: Vec<String> = items

@@ -43,6 +43,10 @@ const SHOULDER_MM: (f32, f32) = (0.6, 1.3);
 const MAX_BEND_DEG: f32 = 25.0;
 /// Deeper channels are anatomy (an embrasure, a deep fissure), not a mark on the surface, mm.
 const MAX_DEPTH_MM: f32 = 1.0;
+/// Marks shorter than this may not curl ...
+const CURL_BELOW_MM: f32 = 5.0;
+/// ... their ends lie at least this share of their length apart.
+const MIN_SPAN: f32 = 0.85;
 /// A channel this close to a tooth outline runs along it, mm.
 pub const OUTLINE_MM: f32 = 1.2;
 
@@ -97,12 +101,13 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         return None;
     }
     let path: Vec<[f32; 3]> = good.iter().map(|st| st.point).collect();
-    let length = path
-        .windows(2)
-        .map(|w| (v3(w[1]) - v3(w[0])).norm())
-        .sum::<f32>()
-        + STATION_MM;
-    if length < settings.min_length {
+    let arc: f32 = path.windows(2).map(|w| (v3(w[1]) - v3(w[0])).norm()).sum();
+    let length = arc + STATION_MM;
+    let span = (v3(path[path.len() - 1]) - v3(path[0])).norm();
+    // A short mark that curls (its ends much closer than its length) is the rim of a bubble
+    // or a pit, not a tray's slide.
+    let curls = length < CURL_BELOW_MM && span < MIN_SPAN * arc;
+    if length < settings.min_length || curls {
         return None;
     }
     let chord = (v3(path[path.len() - 1]) - v3(path[0])).try_normalize(1e-6)?;
