@@ -82,7 +82,7 @@ impl SuiteSpec {
 }
 
 /// A whole suite's score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SuiteScore {
     /// Phantoms scored.
     pub phantoms: usize,
@@ -105,6 +105,50 @@ pub struct SuiteScore {
     /// resolution, so their figures mean more apart than summed).
     #[serde(default)]
     pub margins_by_group: BTreeMap<String, crate::marginscore::MarginSuiteScore>,
+}
+
+impl SuiteScore {
+    /// The decision rates a gate is judged by: of the scans the truth accepts, the share
+    /// accepted and the number rejected; of those it rejects, the share rejected and the
+    /// number accepted; of those it sends to review, the share reviewed or rejected.
+    ///
+    /// ```
+    /// use imprint_phantom::suite::SuiteScore;
+    /// let mut s = SuiteScore::default();
+    /// s.decision_confusion.entry("accept".into()).or_default().insert("accept".into(), 9);
+    /// s.decision_confusion.entry("accept".into()).or_default().insert("reject".into(), 1);
+    /// s.decision_confusion.entry("reject".into()).or_default().insert("reject".into(), 4);
+    /// let line = s.decision_rates().unwrap_or_default();
+    /// assert!(line.contains("truth accept 10: accepted 90% (9), rejected 1"), "{line}");
+    /// assert!(line.contains("truth reject 4: rejected 100%, accepted 0"), "{line}");
+    /// ```
+    pub fn decision_rates(&self) -> Option<String> {
+        let row = |truth: &str| self.decision_confusion.get(truth);
+        let count = |truth: &str, report: &str| {
+            row(truth).and_then(|r| r.get(report)).copied().unwrap_or(0)
+        };
+        let total = |truth: &str| row(truth).map_or(0, |r| r.values().sum::<usize>());
+        let share = |n: usize, of: usize| {
+            if of == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.0}%", 100.0 * n as f64 / of as f64)
+            }
+        };
+        if self.decision_confusion.is_empty() {
+            return None;
+        }
+        let (accept, reject, review) = (total("accept"), total("reject"), total("review"));
+        Some(format!(
+            "decision rates: truth accept {accept}: accepted {} ({}), rejected {}; truth reject {reject}: rejected {}, accepted {}; truth review {review}: reviewed or rejected {}",
+            share(count("accept", "accept"), accept),
+            count("accept", "accept"),
+            count("accept", "reject"),
+            share(count("reject", "reject"), reject),
+            count("reject", "accept"),
+            share(count("review", "review") + count("review", "reject"), review),
+        ))
+    }
 }
 
 /// Margin scores per group, from `(group, score)` pairs; groups without prepared teeth are
@@ -200,6 +244,9 @@ impl SuiteScore {
             "decisions (truth -> report): {:?}",
             self.decision_confusion
         );
+        if let Some(line) = self.decision_rates() {
+            let _ = writeln!(s, "{line}");
+        }
         s.push_str(&self.margins.to_text());
         for (group, m) in &self.margins_by_group {
             let _ = write!(s, "  [{group}] {}", m.to_text());
