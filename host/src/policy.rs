@@ -417,17 +417,17 @@ impl Policy {
         (severity * weights.of(f.kind.group()) * impression * surface).clamp(0.0, 1.0)
     }
 
-    /// The rules a finding matches.
-    pub fn rules_for<'p>(
-        &'p self,
+    /// The strictest rule a finding matches (a reject rule before a review rule).
+    pub fn strongest_rule(
+        &self,
         f: &Finding,
         purpose: Purpose,
         impression: ImpressionKind,
-    ) -> impl Iterator<Item = &'p Rule> + 'p {
-        let f = f.clone();
+    ) -> Option<&Rule> {
         self.rules
             .iter()
-            .filter(move |r| r.matches(&f, purpose, impression))
+            .filter(|r| r.matches(f, purpose, impression))
+            .max_by_key(|r| r.decision == RuleDecision::Reject)
     }
 
     /// The decision a case risk calls for.

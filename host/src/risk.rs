@@ -78,9 +78,7 @@ pub fn assess(
     }
     for f in findings {
         // The strongest rule a finding matches speaks for it.
-        let strongest = policy
-            .rules_for(f, purpose, impression)
-            .max_by_key(|r| r.decision == RuleDecision::Reject);
+        let strongest = policy.strongest_rule(f, purpose, impression);
         if let Some(rule) = strongest {
             let forced = match rule.decision {
                 RuleDecision::Review => Decision::Review,

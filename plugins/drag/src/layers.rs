@@ -139,13 +139,9 @@ fn back_hit(scan: &ScanRef<'_, '_>, v: usize, max_gap: f32, edge: f32) -> Option
     })
 }
 
-/// A face of vertex `v` (the first triangle that holds it among its ring's faces).
+/// A face of vertex `v`: the triangle under it, from the host's BVH.
 fn own_face(scan: &ScanRef<'_, '_>, v: usize) -> Option<usize> {
-    let p = scan.positions()[v];
-    let n = scan.vertex_normals()[v];
-    // The BVH finds the face under the vertex: cast back onto the vertex's own sheet.
-    let origin = [0, 1, 2].map(|k| p[k] + 0.01 * n[k]);
-    let hit = scan.cast_ray(origin, [-n[0], -n[1], -n[2]], 0.05)?;
+    let hit = scan.closest_point(scan.positions()[v], 0.01)?;
     Some(hit.triangle as usize)
 }
 
