@@ -2,7 +2,8 @@
 //! the discovered plugins exactly as `imprint analyze` would, and scored against its truth.
 
 use crate::case::{
-    CaseFile, CaseScan, ImpressionKind, Material, PreparedTooth, Role, Scanned as CaseScanned,
+    CaseFile, CaseScan, ChartEntry, ImpressionKind, Material, PreparedTooth, Role,
+    Scanned as CaseScanned,
 };
 use crate::run::{report_for, Loaded};
 use imprint_core::derived::DerivedData;
@@ -102,6 +103,16 @@ fn case_for(truth: &imprint_phantom::Truth, scanned: Scanned) -> CaseFile {
         // the opposing arch and bite the phantom does not have.
         restoration: None,
         prepared_teeth,
+        chart: truth
+            .chart
+            .iter()
+            .map(|c| ChartEntry {
+                tooth: c.tooth,
+                mobility: Some(c.mobility),
+                missing: false,
+                periodontal: None,
+            })
+            .collect(),
         impression: Some(ImpressionKind::Final),
         scanned: Some(match scanned {
             Scanned::Intraoral => CaseScanned::Intraoral,

@@ -146,6 +146,10 @@ pub struct PlacedTooth {
     /// Prepared for a crown, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prep: Option<Prep>,
+    /// The papilla between this tooth and the next one along the arch is lost: an open
+    /// embrasure (a "black triangle") that set material locks into.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open_next: bool,
 }
 
 /// The finish line's form.
@@ -203,6 +207,7 @@ pub fn place_teeth(jaw: Jaw, positions: u8, missing: &[u8]) -> Vec<PlacedTooth> 
                 height: size.height,
                 missing: missing.contains(&fdi),
                 prep: None,
+                open_next: false,
             });
             s += size.md;
         }

@@ -37,11 +37,32 @@ pub struct DefectMix {
     /// tray).
     #[serde(default)]
     pub doubles: u32,
+    /// Deep undercut locks: a tooth's neck drawn in 0.9–1.3 mm more under its height of
+    /// contour on one side (buccal or lingual). Turns on `bulge`.
+    #[serde(default)]
+    pub locks: u32,
+    /// Open embrasures: the papilla between two neighbouring natural teeth lost.
+    #[serde(default)]
+    pub embrasures: u32,
+    /// Teeth the chart gives mobility II–III (the locked teeth first).
+    #[serde(default)]
+    pub mobile: u32,
+    /// 1: every natural crown bulges over a narrower neck (0.4–0.6 mm drawn in buccally and
+    /// lingually, a 0.1–0.3 mm natural undercut), as real crowns do.
+    #[serde(default)]
+    pub bulge: u32,
+}
+
+impl DefectMix {
+    /// The mix asks for any pull-risk part (and so for the natural bulge).
+    pub fn has_pull(&self) -> bool {
+        self.locks + self.embrasures + self.mobile + self.bulge > 0
+    }
 }
 
 impl DefectMix {
     /// Parses `clean`, `random`, or
-    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,doubles=N,preparations=N,margin_flaws=N,abutted=N`
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1`
     /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -69,9 +90,13 @@ impl DefectMix {
                 "margin_flaws" => mix.margin_flaws = n,
                 "abutted" => mix.abutted = n,
                 "doubles" => mix.doubles = n,
+                "locks" => mix.locks = n,
+                "embrasures" => mix.embrasures = n,
+                "mobile" => mix.mobile = n,
+                "bulge" => mix.bulge = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, doubles, preparations, margin_flaws, abutted)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge)"
                 ))
                 }
             }
@@ -91,6 +116,10 @@ impl DefectMix {
             margin_flaws: 0,
             abutted: 0,
             doubles: 0,
+            locks: 0,
+            embrasures: 0,
+            mobile: 0,
+            bulge: 0,
         }
     }
 }

@@ -4,12 +4,13 @@
 //!
 //! **Matching rule.** A finding matches a true defect of the same kind group
 //! ([`FindingKind::group`]) when its centre lies within `max(1 mm, true radius)` of the true
-//! centre. Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
+//! centre; pull risk, which belongs to a whole tooth, matches on the tooth (or within 4 mm of
+//! the crown's centre). Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
 //! (`resolvable: false`: under ~3 edge lengths across or shallower than ~4× the noise) counts
 //! neither as missed nor, when something matches it, as a false alarm: it is set aside.
 
 use crate::truth::{ExpectedDecision, Truth};
-use imprint_core::finding::{Finding, FindingKind};
+use imprint_core::finding::{Finding, FindingKind, KindGroup};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -151,7 +152,10 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         let reach = f64::from((t.size_mm / 2.0).max(1.0));
         for (fi, f) in findings.iter().enumerate() {
             let d = dist(t.center, f.center);
-            if f.kind.group() == t.kind.group() && d <= reach {
+            // Pull risk is a tooth's: it matches on the tooth, or near its crown centre.
+            let tooth_level = t.kind.group() == KindGroup::Pull
+                && (f.tooth.is_some() && f.tooth == t.tooth || d <= reach.max(4.0));
+            if f.kind.group() == t.kind.group() && (d <= reach || tooth_level) {
                 pairs.push((d, ti, fi));
             }
         }

@@ -21,6 +21,7 @@ pub mod mapscore;
 pub mod marginscore;
 mod output;
 pub mod prep;
+pub mod pull;
 pub mod suite;
 pub mod surface;
 pub mod truth;
@@ -108,6 +109,19 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     {
         t.finish = arch::Finish::Abutted;
     }
+    // Its own stream, so the rest of a seed stays where it was without pull-risk parts.
+    let mut pull_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7075_6c6c);
+    let pull_plan = if mix.has_pull() {
+        pull::plan(
+            &mut teeth,
+            mix.locks,
+            mix.embrasures,
+            mix.mobile,
+            &mut pull_rng,
+        )
+    } else {
+        pull::PullPlan::default()
+    };
     let (half_width, depth) = match jaw {
         Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
         Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),
@@ -120,6 +134,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let area = (domain.1 - domain.0) * (band.lingual + band.buccal);
     let spacing = (2.0 * area / spec.triangles.max(1000) as f32).sqrt();
     let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, spacing, &mut rng);
+    pull::warp(&mut mesh, &curve, &teeth, &pull_plan);
     let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
     let mix = if spec.scanned == Scanned::Intraoral {
         // No material and no tray touch the teeth in an intraoral scan.
@@ -142,7 +157,8 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
             ))
         })
         .collect();
-    let flawed = flaw_truths(&mesh, &teeth, &margins);
+    let mut flawed = flaw_truths(&mesh, &teeth, &margins);
+    flawed.extend(pull::truths(&mesh, &curve, &teeth, &pull_plan));
     let surface = |s: f32, t: f32| curve.point(s, t, surface::sample(&teeth, &band, s, t).z);
     let ground = defects::Ground {
         surface: &surface,
@@ -168,6 +184,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         noise_um,
         pose,
         arch: truth::ArchShape { half_width, depth },
+        chart: pull_plan.chart,
     };
     output::assemble(spec, parts)
 }

@@ -27,6 +27,8 @@ pub(crate) struct Parts {
     pub noise_um: f32,
     pub pose: Isometry3<f32>,
     pub arch: crate::truth::ArchShape,
+    /// Chart mobility given to teeth.
+    pub chart: Vec<crate::truth::ChartTruth>,
 }
 
 /// The defect (centre still canonical) lies on a prepared tooth within 1 mm of its finish
@@ -51,6 +53,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         noise_um,
         pose,
         arch,
+        chart,
     } = parts;
     let removed: std::collections::HashSet<u32> = placed
         .iter()
@@ -101,7 +104,8 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 .map(|&v| new_id[v as usize])
                 .filter(|&v| v != u32::MAX)
                 .collect();
-            let deep_enough = matches!(d.kind.group(), imprint_core::finding::KindGroup::Margin)
+            use imprint_core::finding::KindGroup;
+            let deep_enough = matches!(d.kind.group(), KindGroup::Margin | KindGroup::Pull)
                 || d.kind == FindingKind::Hole
                 || d.depth_mm >= 4.0 * noise_um / 1000.0;
             // A spike is one vertex: only its height against the noise decides.
@@ -140,6 +144,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         occlusal: [occlusal.x, occlusal.y, occlusal.z],
         arch: Some(arch),
         teeth,
+        chart,
         decision: Truth::decide(&defects),
         defects,
         preparations: margins
@@ -232,6 +237,13 @@ pub fn write(phantom: &Phantom, dir: &Path) -> std::io::Result<()> {
             .preparations
             .iter()
             .map(|p| serde_json::json!({"tooth": p.tooth}))
+            .collect();
+    }
+    if !truth.chart.is_empty() {
+        case["chart"] = truth
+            .chart
+            .iter()
+            .map(|c| serde_json::json!({"tooth": c.tooth, "mobility": c.mobility}))
             .collect();
     }
     std::fs::write(dir.join("case.json"), json(&case)?)?;

@@ -113,6 +113,7 @@ fn gingiva(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> f32 {
         .windows(2)
         // No papilla beside a preparation: the gingiva is retracted to expose the margin.
         .filter(|w| !w[0].missing && !w[1].missing && w[0].prep.is_none() && w[1].prep.is_none())
+        .filter(|w| !w[0].open_next)
         .map(|w| {
             let contact = (w[0].s + w[0].md / 2.0 + w[1].s - w[1].md / 2.0) / 2.0;
             2.5 * (-((s - contact) / 1.0).powi(2)).exp() * (-(t / 3.0).powi(2)).exp()

@@ -90,6 +90,15 @@ pub struct MeshStats {
     pub noise_um: f32,
 }
 
+/// What the chart says of a tooth (the case file carries it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartTruth {
+    /// FDI number.
+    pub tooth: u8,
+    /// Miller mobility grade 0–3.
+    pub mobility: u8,
+}
+
 /// The whole truth of one phantom (`truth.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Truth {
@@ -115,6 +124,9 @@ pub struct Truth {
     /// Crown preparations with their true margins.
     #[serde(default)]
     pub preparations: Vec<TruePreparation>,
+    /// The chart: mobility of teeth that have any (the case file carries it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chart: Vec<ChartTruth>,
     /// The decision a careful lab would reach.
     pub decision: ExpectedDecision,
     /// Mesh statistics.

@@ -1,0 +1,283 @@
+//! Surveying: the undercuts of each tooth against a path of withdrawal, and the estimate of
+//! that path, as a dental surveyor finds them.
+//!
+//! **Survey line and depth.** Seen along the withdrawal axis, a tooth's widest outline is
+//! its survey line (height of contour). In each 2° sector around the tooth's axis the widest
+//! point (of it and its neighbours) sets the line; a point of the same sector lower down and further in lies in the
+//! undercut, and its depth is the horizontal distance in to it from the line (what a
+//! surveyor's undercut gauge reads: 0.25 / 0.5 / 0.75 mm). A point only counts when the
+//! host's BVH confirms it is hidden: a ray from it along the axis hits the surface (so an
+//! open fossa between cusps, lower than the line but open to the tray, is no undercut).
+//!
+//! **Path of withdrawal.** Without one in the case file it is the direction, searched within
+//! 20° of the occlusal-plane normal, that minimises the teeth's summed squared undercut
+//! depth (area weighted): the squares prefer a path that shares the undercuts out between
+//! the sides of each tooth, as surveyors tilt a cast to balance them.
+
+use nalgebra::{Unit, Vector3};
+use rayon::prelude::*;
+
+/// A 3-vector.
+pub type V3 = Vector3<f32>;
+
+/// Angular sectors around a tooth's axis.
+const SECTORS: usize = 180;
+/// Points further in from the survey line than this are not the tooth's wall (an occlusal
+/// fossa, a cusp's inner slope), mm.
+const WALL_REACH: f32 = 2.5;
+/// A wall point faces sideways or down: its normal's component along the axis is below this.
+const WALL_NORMAL: f32 = 0.35;
+
+/// Which vertices' undercuts count (the host's arch coordinates decide: a proximal surface
+/// under a contact is covered by the neighbour and its papilla, not by the tray).
+pub type Sides = dyn Fn(u32) -> bool + Sync;
+
+/// One tooth's vertices.
+#[derive(Debug, Clone)]
+pub struct ToothPoints {
+    /// FDI number.
+    pub fdi: u8,
+    /// Its vertices.
+    pub vertices: Vec<u32>,
+}
+
+/// Groups vertices by their (non-zero) tooth label, in FDI order.
+pub fn group_teeth(labels: &[u8]) -> Vec<ToothPoints> {
+    let mut by: std::collections::BTreeMap<u8, Vec<u32>> = Default::default();
+    for (v, &l) in labels.iter().enumerate() {
+        if l != 0 {
+            by.entry(l).or_default().push(v as u32);
+        }
+    }
+    by.into_iter()
+        .filter(|(_, v)| v.len() >= 30)
+        .map(|(fdi, vertices)| ToothPoints { fdi, vertices })
+        .collect()
+}
+
+/// What the survey needs of the scan.
+pub struct Mesh<'a> {
+    /// Positions (smoothed of scanner noise).
+    pub positions: &'a [[f32; 3]],
+    /// Unit vertex normals.
+    pub normals: &'a [[f32; 3]],
+    /// Area around each vertex (a third of its faces'), mm².
+    pub vertex_area: &'a [f32],
+}
+
+fn v3(p: [f32; 3]) -> V3 {
+    V3::new(p[0], p[1], p[2])
+}
+
+/// Two unit vectors completing `axis` to a right-handed frame.
+pub fn plane_frame(axis: &V3) -> (V3, V3) {
+    let helper = if axis.x.abs() < 0.9 { V3::x() } else { V3::y() };
+    let e1 = axis.cross(&helper).normalize();
+    (e1, axis.cross(&e1))
+}
+
+/// A wall point below the survey line: vertex, depth (mm).
+#[derive(Debug, Clone, Copy)]
+pub struct Below {
+    /// Vertex.
+    pub vertex: u32,
+    /// Horizontal distance in from the survey line, mm.
+    pub depth: f32,
+}
+
+/// The points of one tooth that lie below its survey line for `axis`, with their depth, from
+/// every `stride`-th vertex. Without a ray check (see [`undercut`]) only wall points (facing
+/// sideways or down) count, so an open fossa below the line's height is not taken for an
+/// undercut.
+pub fn below_line(
+    mesh: &Mesh<'_>,
+    tooth: &ToothPoints,
+    axis: &V3,
+    stride: usize,
+    walls_only: bool,
+    sides: &Sides,
+) -> Vec<Below> {
+    let (e1, e2) = plane_frame(axis);
+    let n = tooth.vertices.len() as f32;
+    let centre = tooth
+        .vertices
+        .iter()
+        .fold(V3::zeros(), |a, &v| a + v3(mesh.positions[v as usize]))
+        / n;
+    let polar = |v: u32| {
+        let d = v3(mesh.positions[v as usize]) - centre;
+        let (x, y) = (d.dot(&e1), d.dot(&e2));
+        let angle = y.atan2(x) + std::f32::consts::PI;
+        let sector = ((angle / std::f32::consts::TAU * SECTORS as f32) as usize).min(SECTORS - 1);
+        (sector, x.hypot(y), d.dot(axis))
+    };
+    let mut widest = [(f32::MIN, 0.0f32); SECTORS];
+    let points: Vec<(u32, usize, f32, f32)> = tooth
+        .vertices
+        .iter()
+        .step_by(stride.max(1))
+        .map(|&v| {
+            let (k, rho, h) = polar(v);
+            if rho > widest[k].0 {
+                widest[k] = (rho, h);
+            }
+            (v, k, rho, h)
+        })
+        .collect();
+    // The line over a sector is the widest point of it and its two neighbours (6°), so a
+    // sector the mesh left without a point on the outline does not lower it.
+    let widest: Vec<(f32, f32)> = (0..SECTORS)
+        .map(|k| {
+            let around = [(k + SECTORS - 1) % SECTORS, k, (k + 1) % SECTORS];
+            around
+                .iter()
+                .map(|&j| widest[j])
+                .fold((f32::MIN, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+        })
+        .collect();
+    points
+        .into_iter()
+        .filter_map(|(v, k, rho, h)| {
+            let depth = widest[k].0 - rho;
+            let wall = !walls_only || v3(mesh.normals[v as usize]).dot(axis) < WALL_NORMAL;
+            (h < widest[k].1 && wall && depth > 0.0 && depth < WALL_REACH && sides(v))
+                .then_some(Below { vertex: v, depth })
+        })
+        .collect()
+}
+
+/// One tooth's undercut against an axis.
+#[derive(Debug, Clone, Default)]
+pub struct Undercut {
+    /// FDI number.
+    pub fdi: u8,
+    /// Deepest confirmed undercut, mm.
+    pub depth: f32,
+    /// Hidden surface in all (deeper than 0.05 mm), mm².
+    pub area: f32,
+    /// Hidden surface deeper than 0.25 mm, mm².
+    pub area_quarter: f32,
+    /// Hidden surface deeper than 0.5 mm, mm².
+    pub area_half: f32,
+    /// The deepest vertex.
+    pub deepest: Option<u32>,
+    /// Hidden vertices deeper than 0.25 mm.
+    pub vertices: Vec<u32>,
+}
+
+/// Something that can say whether a ray hits the surface.
+pub trait Rays: Sync {
+    /// The ray from `origin` along `direction` hits the surface within `max` mm.
+    fn hits(&self, origin: [f32; 3], direction: [f32; 3], max: f32) -> bool;
+}
+
+/// The confirmed undercut of one tooth: points below the survey line that a ray along the
+/// axis cannot leave.
+pub fn undercut(
+    mesh: &Mesh<'_>,
+    tooth: &ToothPoints,
+    axis: &V3,
+    rays: &dyn Rays,
+    sides: &Sides,
+) -> Undercut {
+    let candidates = below_line(mesh, tooth, axis, 1, false, sides);
+    let dir = [axis.x, axis.y, axis.z];
+    let mut out = Undercut {
+        fdi: tooth.fdi,
+        ..Default::default()
+    };
+    for b in candidates.iter().filter(|b| b.depth >= 0.05) {
+        let p = v3(mesh.positions[b.vertex as usize]) + axis * 0.05;
+        if !rays.hits([p.x, p.y, p.z], dir, 30.0) {
+            continue;
+        }
+        let a = mesh.vertex_area[b.vertex as usize];
+        out.area += a;
+        if b.depth >= 0.25 {
+            out.area_quarter += a;
+            out.vertices.push(b.vertex);
+        }
+        if b.depth >= 0.5 {
+            out.area_half += a;
+        }
+        if b.depth > out.depth {
+            out.depth = b.depth;
+            out.deepest = Some(b.vertex);
+        }
+    }
+    out
+}
+
+/// The teeth's summed squared undercut depth, area weighted, for `axis` (every `stride`-th
+/// vertex).
+pub fn cost(
+    mesh: &Mesh<'_>,
+    teeth: &[ToothPoints],
+    axis: &V3,
+    stride: usize,
+    sides: &Sides,
+) -> f32 {
+    teeth
+        .par_iter()
+        .map(|t| {
+            below_line(mesh, t, axis, stride, true, sides)
+                .iter()
+                .map(|b| b.depth * b.depth * mesh.vertex_area[b.vertex as usize])
+                .sum::<f32>()
+        })
+        .sum()
+}
+
+/// The path of withdrawal: the direction within `max_tilt_deg` of `occlusal` that minimises
+/// [`cost`], by a pattern search over tilts (8° steps halved down to 0.25°).
+pub fn estimate_path(
+    mesh: &Mesh<'_>,
+    teeth: &[ToothPoints],
+    occlusal: &V3,
+    max_tilt_deg: f32,
+    sides: &Sides,
+) -> V3 {
+    let total: usize = teeth.iter().map(|t| t.vertices.len()).sum();
+    // About 60k points per evaluation keeps the search to tens of milliseconds.
+    let stride = (total / 60_000).max(1);
+    let (e1, e2) = plane_frame(occlusal);
+    let at = |a: f32, b: f32| {
+        let (a, b) = (a.to_radians(), b.to_radians());
+        Unit::new_normalize(occlusal + e1 * a.tan() + e2 * b.tan()).into_inner()
+    };
+    let mut best = (0.0f32, 0.0f32);
+    let mut best_cost = cost(mesh, teeth, occlusal, stride, sides);
+    let mut step = 8.0f32;
+    while step >= 0.25 {
+        let mut moved = false;
+        for (da, db) in [(step, 0.0), (-step, 0.0), (0.0, step), (0.0, -step)] {
+            let (a, b) = (best.0 + da, best.1 + db);
+            if a.hypot(b) > max_tilt_deg {
+                continue;
+            }
+            let c = cost(mesh, teeth, &at(a, b), stride, sides);
+            if c < best_cost {
+                best_cost = c;
+                best = (a, b);
+                moved = true;
+            }
+        }
+        if !moved {
+            step /= 2.0;
+        }
+    }
+    at(best.0, best.1)
+}
+
+/// A third of each face's area to each of its vertices.
+pub fn vertex_areas(count: usize, triangles: &[[u32; 3]], face_areas: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0f32; count];
+    for (t, a) in triangles.iter().zip(face_areas) {
+        for &v in t {
+            if let Some(x) = out.get_mut(v as usize) {
+                *x += a / 3.0;
+            }
+        }
+    }
+    out
+}
