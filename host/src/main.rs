@@ -72,7 +72,9 @@ enum Command {
         /// Jaw (random from the seed if not given).
         #[arg(long, value_enum)]
         jaw: Option<JawArg>,
-        /// Defects: `random`, `clean`, or e.g. `holes=2,voids=3,nodules=1,spikes=2`.
+        /// Defects: `random`, `clean`, or counts of holes, voids, nodules, spikes, drags,
+        /// doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile (and
+        /// bulge=1), e.g. `holes=2,voids=3` or `locks=2,embrasures=1,mobile=2`.
         #[arg(long, default_value = "random")]
         defects: String,
         /// What was scanned: intraoral, cast or impression (the negative).

@@ -9,6 +9,7 @@ mod margin;
 mod phantom;
 mod plugins;
 mod policy;
+mod pull;
 mod schemas;
 mod support;
 mod toothmap;

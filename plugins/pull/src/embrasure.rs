@@ -16,6 +16,8 @@ pub struct MapTooth {
     pub s: f32,
     /// Mesiodistal width, mm.
     pub width: f32,
+    /// The map's confidence in the tooth's segmentation and number, 0–1.
+    pub confidence: f32,
 }
 
 /// Per-vertex arch coordinates and tooth labels.
@@ -24,6 +26,24 @@ pub struct ArchPoints<'a> {
     pub coords: &'a [[f32; 3]],
     /// FDI per vertex, 0 for gingiva.
     pub labels: &'a [u8],
+    /// For a gingiva vertex beside a tooth's vertex: that tooth's FDI; else 0.
+    pub border: &'a [u8],
+}
+
+/// For every gingiva vertex beside a tooth's vertex, that tooth (see [`ArchPoints::border`]).
+pub fn borders(labels: &[u8], neighbours: impl Fn(usize) -> Vec<u32>) -> Vec<u8> {
+    (0..labels.len())
+        .map(|v| {
+            if labels[v] != 0 {
+                return 0;
+            }
+            neighbours(v)
+                .iter()
+                .map(|&n| labels.get(n as usize).copied().unwrap_or(0))
+                .find(|&l| l != 0)
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 /// The fill of one interproximal space: how high the tissue under the contact stands above
@@ -91,8 +111,10 @@ fn median(mut v: Vec<f32>) -> f32 {
     }
 }
 
-/// How many robust standard deviations from the arch's median make an outlier.
+/// How many robust standard deviations from the arch's median make an undercut a lock.
 pub const OUTLIER_K: f32 = 5.0;
+/// How many make an embrasure open (its two measures scatter less than undercuts).
+const EMBRASURE_K: f32 = 4.0;
 
 /// The open embrasures among `pairs`: tissue under the contact lower than `min_fill` above
 /// the margins (unless the map found gingiva standing higher between the teeth), or gingiva
@@ -108,10 +130,10 @@ pub fn open_pairs(pairs: &[Papilla], min_fill: f32) -> Vec<Papilla> {
             // A papilla the map found standing between the teeth overrules a low point
             // under the contact (scans of closed contacts dip into deep slots).
             let by_under = p.fill_mm < min_fill
-                && under.is_none_or(|o| p.fill_mm < o.low(OUTLIER_K))
+                && under.is_none_or(|o| p.fill_mm < o.low(EMBRASURE_K))
                 && p.papilla_mm.is_none_or(|x| x < min_fill);
             let by_papilla = p.papilla_mm.is_some_and(|x| {
-                x < 0.25 * min_fill && papillae.is_none_or(|o| x < o.low(OUTLIER_K))
+                x < 0.25 * min_fill && papillae.is_none_or(|o| x < o.low(EMBRASURE_K))
             });
             by_under || by_papilla
         })
@@ -133,21 +155,29 @@ pub fn neighbours(a: u8, b: u8) -> bool {
     (qa == qb && pa.abs_diff(pb) == 1) || (qa != qb && pa == 1 && pb == 1 && qa.abs_diff(qb) == 1)
 }
 
-/// Height of a tooth's gingival margin: where the gingiva stands highest beside the middle
-/// of its buccal and lingual faces (within 1 mm of its centre along the arch).
+/// Height of a tooth's gingival margin: the median height of the gingiva bordering it
+/// within 1.5 mm of its centre along the arch (its mid-buccal and mid-lingual margins; a
+/// median, so a patch of crown the map gave to the gingiva does not lift it).
 fn margin_level(points: &ArchPoints<'_>, tooth: &MapTooth) -> Option<f32> {
-    let top = points
-        .labels
+    let h: Vec<f32> = points
+        .border
         .iter()
         .zip(points.coords)
-        .filter(|(&l, c)| l == 0 && (c[0] - tooth.s).abs() < 1.0 && c[1].abs() < 8.0)
+        .filter(|(&b, c)| b == tooth.fdi && (c[0] - tooth.s).abs() < 1.5)
         .map(|(_, c)| c[2])
-        .fold(f32::MIN, f32::max);
-    (top > f32::MIN).then_some(top)
+        .collect();
+    (h.len() >= 3).then(|| median(h))
 }
 
-/// The papilla fill of every pair of neighbouring teeth (by arch position), skipping pairs
-/// with a prepared tooth (the gingiva is retracted there on purpose).
+/// Pairs with a tooth segmented less surely than this are not judged.
+const MIN_CONFIDENCE: f32 = 0.5;
+
+/// Neighbouring teeth further apart along the arch than this are not in contact, mm.
+const MAX_GAP: f32 = 1.5;
+
+/// The papilla fill of every pair of neighbouring teeth in contact (by arch position),
+/// skipping pairs with a prepared tooth (the gingiva is retracted there on purpose) or a
+/// tooth the map is unsure of.
 pub fn papillae(points: &ArchPoints<'_>, teeth: &[MapTooth], prepared: &[u8]) -> Vec<Papilla> {
     let mut sorted: Vec<MapTooth> = teeth.to_vec();
     sorted.sort_by(|x, y| x.s.total_cmp(&y.s));
@@ -155,6 +185,17 @@ pub fn papillae(points: &ArchPoints<'_>, teeth: &[MapTooth], prepared: &[u8]) ->
     for w in sorted.windows(2) {
         let (a, b) = (w[0], w[1]);
         if !neighbours(a.fdi, b.fdi) || prepared.contains(&a.fdi) || prepared.contains(&b.fdi) {
+            continue;
+        }
+        // Around a tooth the map is unsure of (next to a gap it misread) the space between
+        // its guesses is no embrasure.
+        if a.confidence.min(b.confidence) < MIN_CONFIDENCE {
+            continue;
+        }
+        // Teeth that touch leave no space along the arch; a wide one is a missing tooth's
+        // gap the map did not see (or a diastema), not an embrasure.
+        let gap = (b.s - b.width / 2.0) - (a.s + a.width / 2.0);
+        if gap.abs() > MAX_GAP {
             continue;
         }
         let contact = ((a.s + a.width / 2.0) + (b.s - b.width / 2.0)) / 2.0;

@@ -30,7 +30,7 @@ const WALL_NORMAL: f32 = 0.35;
 
 /// Which vertices' undercuts count (the host's arch coordinates decide: a proximal surface
 /// under a contact is covered by the neighbour and its papilla, not by the tray).
-pub type Sides = dyn Fn(u32) -> bool + Sync;
+pub type Sides<'a> = dyn Fn(u32) -> bool + Sync + 'a;
 
 /// One tooth's vertices.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ pub fn below_line(
     axis: &V3,
     stride: usize,
     walls_only: bool,
-    sides: &Sides,
+    sides: &Sides<'_>,
 ) -> Vec<Below> {
     let (e1, e2) = plane_frame(axis);
     let n = tooth.vertices.len() as f32;
@@ -178,7 +178,7 @@ pub fn undercut(
     tooth: &ToothPoints,
     axis: &V3,
     rays: &dyn Rays,
-    sides: &Sides,
+    sides: &Sides<'_>,
 ) -> Undercut {
     let candidates = below_line(mesh, tooth, axis, 1, false, sides);
     let dir = [axis.x, axis.y, axis.z];
@@ -215,7 +215,7 @@ pub fn cost(
     teeth: &[ToothPoints],
     axis: &V3,
     stride: usize,
-    sides: &Sides,
+    sides: &Sides<'_>,
 ) -> f32 {
     teeth
         .par_iter()
@@ -235,7 +235,7 @@ pub fn estimate_path(
     teeth: &[ToothPoints],
     occlusal: &V3,
     max_tilt_deg: f32,
-    sides: &Sides,
+    sides: &Sides<'_>,
 ) -> V3 {
     let total: usize = teeth.iter().map(|t| t.vertices.len()).sum();
     // About 60k points per evaluation keeps the search to tens of milliseconds.
@@ -280,4 +280,125 @@ pub fn vertex_areas(count: usize, triangles: &[[u32; 3]], face_areas: &[f32]) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! A sphere sunk into a plane, withdrawn along +Z: the zone between the plane and the
+    //! equator is hidden, and a point `y` below the equator lies `r − √(r² − y²)` in from
+    //! the survey line (the equator). Known answers, measured on a fine mesh.
+    use super::*;
+    use imprint_core::derived::{face_normals_and_areas, vertex_normals, Bvh};
+
+    const R: f32 = 3.0;
+    const CENTRE: f32 = 1.5;
+
+    struct BvhRays(Bvh);
+
+    impl Rays for BvhRays {
+        fn hits(&self, origin: [f32; 3], direction: [f32; 3], max: f32) -> bool {
+            self.0.cast_ray(origin, direction, max).is_some()
+        }
+    }
+
+    /// The sphere above the plane (its cap, the faces that cross the plane flattened onto
+    /// it, so the cap ends exactly there), then the plane; the sphere's vertices first.
+    fn sunk_sphere() -> (Vec<[f32; 3]>, Vec<[u32; 3]>, usize) {
+        let (p, t) = imprint_core::shapes::icosphere(R, 6);
+        let above = |q: &[f32; 3]| q[2] + CENTRE > 0.0;
+        let kept: Vec<&[u32; 3]> = t
+            .iter()
+            .filter(|f| f.iter().any(|&v| above(&p[v as usize])))
+            .collect();
+        let mut index = vec![u32::MAX; p.len()];
+        let mut positions = Vec::new();
+        for &v in kept.iter().flat_map(|f| f.iter()) {
+            if index[v as usize] == u32::MAX {
+                index[v as usize] = positions.len() as u32;
+                let q = p[v as usize];
+                positions.push(if above(&q) {
+                    [q[0], q[1], q[2] + CENTRE]
+                } else {
+                    // Onto the circle where the sphere meets the plane.
+                    let k = (R * R - CENTRE * CENTRE).sqrt() / q[0].hypot(q[1]);
+                    [q[0] * k, q[1] * k, 0.0]
+                });
+            }
+        }
+        let mut triangles: Vec<[u32; 3]> =
+            kept.iter().map(|f| f.map(|v| index[v as usize])).collect();
+        let sphere = positions.len();
+        let (plane, faces) = imprint_core::shapes::grid_plane(60, 20.0);
+        let base = positions.len() as u32;
+        positions.extend(plane.iter().map(|q| [q[0] - 10.0, q[1] - 10.0, 0.0]));
+        triangles.extend(faces.iter().map(|f| f.map(|v| v + base)));
+        (positions, triangles, sphere)
+    }
+
+    fn zone_area(from_below_equator: f32) -> f32 {
+        2.0 * std::f32::consts::PI * R * (CENTRE - from_below_equator)
+    }
+
+    #[test]
+    fn a_sunk_sphere_has_its_exact_undercut() {
+        let (positions, triangles, sphere) = sunk_sphere();
+        let normals = vertex_normals(&positions, &triangles);
+        let (_, face_areas) = face_normals_and_areas(&positions, &triangles);
+        let areas = vertex_areas(positions.len(), &triangles, &face_areas);
+        let mesh = Mesh {
+            positions: &positions,
+            normals: &normals,
+            vertex_area: &areas,
+        };
+        let tooth = ToothPoints {
+            fdi: 36,
+            vertices: (0..sphere as u32).collect(),
+        };
+        let rays = BvhRays(Bvh::build(&positions, &triangles));
+        let u = undercut(&mesh, &tooth, &V3::z(), &rays, &|_| true);
+        let depth = R - (R * R - CENTRE * CENTRE).sqrt();
+        assert!(
+            (u.depth - depth).abs() < 0.01,
+            "depth {} against {depth}",
+            u.depth
+        );
+        // Depth d at y below the equator: y = √(r² − (r − d)²).
+        let below = |d: f32| (R * R - (R - d) * (R - d)).sqrt();
+        for (got, d) in [(u.area, 0.05), (u.area_quarter, 0.25)] {
+            let want = zone_area(below(d));
+            assert!(
+                (got - want).abs() < 0.05 * want,
+                "area deeper than {d} mm: {got} against {want}"
+            );
+        }
+        assert_eq!(u.area_half, 0.0, "nothing is 0.5 mm deep");
+        // Tilted 10°, the undercut moves to one side but stays on the sphere.
+        let tilted = V3::new(10f32.to_radians().sin(), 0.0, 10f32.to_radians().cos());
+        let v = undercut(&mesh, &tooth, &tilted, &rays, &|_| true);
+        assert!(
+            v.depth > u.depth,
+            "a tilted path deepens the undercut on one side"
+        );
+    }
+
+    #[test]
+    fn the_path_search_finds_the_symmetric_axis() {
+        let (positions, triangles, sphere) = sunk_sphere();
+        let normals = vertex_normals(&positions, &triangles);
+        let (_, face_areas) = face_normals_and_areas(&positions, &triangles);
+        let areas = vertex_areas(positions.len(), &triangles, &face_areas);
+        let mesh = Mesh {
+            positions: &positions,
+            normals: &normals,
+            vertex_area: &areas,
+        };
+        let teeth = [ToothPoints {
+            fdi: 36,
+            vertices: (0..sphere as u32).collect(),
+        }];
+        let start = V3::new(0.1, 0.05, 1.0).normalize();
+        let axis = estimate_path(&mesh, &teeth, &start, 20.0, &|_| true);
+        let off = axis.dot(&V3::z()).clamp(-1.0, 1.0).acos().to_degrees();
+        assert!(off < 1.0, "estimate {off}° off the sphere's axis");
+    }
 }
