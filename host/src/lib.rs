@@ -2,9 +2,11 @@
 //!
 //! The host side of Imprint: inspecting scans, discovering and loading analyzer plugins
 //! ([`plugins`]), running them on a case ([`run`]), judging the findings under a decision
-//! policy ([`policy`], [`risk`]), and writing the report ([`report`]).
+//! policy ([`policy`], [`risk`]), and writing the report ([`report`]); many cases at once
+//! ([`batch`]) and a watched folder ([`watch`]) for QA stations.
 //! The `imprint` binary is a thin command-line edge over this library.
 
+pub mod batch;
 pub mod case;
 pub mod checklist;
 pub mod exit;
@@ -19,3 +21,4 @@ pub mod report;
 pub mod risk;
 pub mod run;
 pub mod suite;
+pub mod watch;

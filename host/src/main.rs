@@ -61,6 +61,42 @@ enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
+    /// Analyze every scan or case file under the paths: a report per case plus
+    /// summary.json and summary.csv in --out; cases already reported are skipped.
+    Batch {
+        /// Scan files, case files (JSON with `scans`) or folders (searched recursively).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Folder for the reports and the summary (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Threads in all (default: every core).
+        #[arg(short = 'j', long)]
+        jobs: Option<usize>,
+        #[command(flatten)]
+        analyzers: PluginArgs,
+    },
+    /// Watch a folder: analyze each scan or case file once it is completely written (stable
+    /// for --settle-ms, or a NAME.ready marker), report into --out, move it to done/ or
+    /// failed/; stop with Ctrl-C.
+    Watch {
+        /// The folder scans arrive in.
+        dir: PathBuf,
+        /// Folder for the reports and the summary.
+        #[arg(long)]
+        out: PathBuf,
+        /// How often to look, milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// How long a file must stay unchanged to count as written, milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        settle_ms: u64,
+        /// Threads for one case (default: every core).
+        #[arg(short = 'j', long)]
+        jobs: Option<usize>,
+        #[command(flatten)]
+        analyzers: PluginArgs,
+    },
     /// Generate a synthetic scan with known defects (ground truth) into a directory.
     Phantom {
         /// Seed: the same seed gives the same files.
@@ -276,6 +312,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(report.exit_code())
         }
+        Command::Batch {
+            inputs,
+            out,
+            jobs,
+            analyzers,
+        } => run_batch(&inputs, &out, jobs, analyzers),
+        Command::Watch {
+            dir,
+            out,
+            interval_ms,
+            settle_ms,
+            jobs,
+            analyzers,
+        } => run_watch(&dir, &out, (interval_ms, settle_ms), jobs, analyzers),
         Command::Phantom {
             seed,
             triangles,
@@ -508,5 +558,145 @@ fn inspect_plugin(path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
             return Ok(exit::INVALID_INPUT);
         }
     }
+    Ok(exit::ACCEPT)
+}
+
+fn session_for(analyzers: PluginArgs) -> anyhow::Result<imprint_host::run::Session> {
+    let opts = AnalyzeOptions {
+        scans: Vec::new(),
+        labels: None,
+        case: None,
+        plugin_paths: analyzers.plugins,
+        only: analyzers.only,
+        set: analyzers.set,
+        threads: 0,
+        default_plugin_paths: true,
+        policy: analyzers.policy,
+    };
+    Ok(imprint_host::run::Session::start(&opts).map_err(|e| exit::Coded::new(exit::USAGE, e))?)
+}
+
+fn run_batch(
+    inputs: &[PathBuf],
+    out: &std::path::Path,
+    jobs: Option<usize>,
+    analyzers: PluginArgs,
+) -> anyhow::Result<i32> {
+    use imprint_host::batch;
+    use std::io::IsTerminal;
+    let session = session_for(analyzers)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create the output folder: {e}", out.display()))?;
+    let cases = batch::discover(inputs);
+    if cases.is_empty() {
+        return Err(exit::Coded::new(
+            exit::USAGE,
+            std::io::Error::other("no scan or case file under the given paths"),
+        )
+        .into());
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} cases, {elapsed} (eta {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |row: &batch::Row| {
+        let line = format!(
+            "{} {}: {}",
+            row.status,
+            row.input,
+            row.error
+                .clone()
+                .or_else(|| row.decision.clone())
+                .unwrap_or_default()
+        );
+        match &bar {
+            Some(bar) => {
+                bar.set_message(line);
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    };
+    let threads = jobs.unwrap_or_else(rayon::current_num_threads);
+    let rows = batch::run(
+        &session,
+        &cases,
+        &batch::BatchOptions {
+            out,
+            threads,
+            progress: &progress,
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    batch::write_summary(out, &rows)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write the summary: {e}", out.display()))?;
+    let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+    println!(
+        "{} cases: {} analyzed, {} up to date, {} failed; summary in {}",
+        rows.len(),
+        count("ok"),
+        count("skipped"),
+        count("failed"),
+        out.join("summary.csv").display()
+    );
+    Ok(batch::exit_code(&rows))
+}
+
+fn run_watch(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    (interval_ms, settle_ms): (u64, u64),
+    jobs: Option<usize>,
+    analyzers: PluginArgs,
+) -> anyhow::Result<i32> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    if !dir.is_dir() {
+        return Err(exit::Coded::new(
+            exit::USAGE,
+            std::io::Error::other(format!("{}: not a folder", dir.display())),
+        )
+        .into());
+    }
+    let session = session_for(analyzers)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
+    let progress = |row: &imprint_host::batch::Row| {
+        eprintln!(
+            "{} {}: {}",
+            row.status,
+            row.input,
+            row.error
+                .clone()
+                .or_else(|| row.decision.clone())
+                .unwrap_or_default()
+        );
+    };
+    eprintln!("watching {} (Ctrl-C stops)", dir.display());
+    let rows = imprint_host::watch::watch(
+        &session,
+        &imprint_host::watch::WatchOptions {
+            dir,
+            out,
+            interval: Duration::from_millis(interval_ms),
+            settle: Duration::from_millis(settle_ms),
+            threads: jobs.unwrap_or_else(rayon::current_num_threads),
+            stop: &stop,
+            progress: &progress,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    println!("stopped after {} cases", rows.len());
     Ok(exit::ACCEPT)
 }

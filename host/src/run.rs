@@ -14,7 +14,7 @@ use imprint_core::plugin::{AnalyzeInput, ScanView, SpatialQuery, SpatialQuery_TO
 use imprint_core::Scan;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What to analyze and how.
@@ -155,38 +155,93 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
 /// Runs an analysis and returns the report (not yet written) and the scans as analyzed (an
 /// impression already turned positive), for pictures and heat maps.
 pub fn analyze_scans(opts: &AnalyzeOptions) -> Result<(Report, Vec<Scan>), AnalyzeError> {
+    let session = Session::start(opts)?;
     let case = read_case(opts)?;
-    let scans = load_scans(opts, case.as_ref().is_some_and(CaseFile::is_negative))?;
-    let (mut plugins, refused) = plugins::load_all(&plugins::discover(
-        &opts.plugin_paths,
-        opts.default_plugin_paths,
-    ));
-    if let Some(only) = &opts.only {
-        plugins.retain(|p| only.contains(&p.manifest.id));
-    }
-    let policy = match &opts.policy {
-        Some(path) => {
-            crate::policy::Policy::read(path).map_err(|e| AnalyzeError::Usage(e.to_string()))?
-        }
-        None => crate::policy::Policy::builtin().clone(),
-    };
-    // The plugins' defaults, then the policy's parameters, then `--set`.
-    let mut set = policy.settings();
-    set.extend(opts.set.iter().cloned());
-    let params = parameters(&plugins, &set)?;
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
     } else {
         opts.threads
     };
-    let loaded = Loaded {
-        plugins: &plugins,
-        refused: &refused,
-        params: &params,
-        policy: &policy,
-    };
-    let report = report_for(&scans, case.as_ref(), &loaded, threads);
-    Ok((report, scans.into_iter().map(|(s, _)| s).collect()))
+    session.analyze(&opts.scans, opts.labels.as_deref(), case.as_ref(), threads)
+}
+
+/// Everything a run needs besides its scans, set up once: the plugins (loaded and refused),
+/// their parameters and the policy. A batch shares one session among all its cases.
+pub struct Session {
+    plugins: Vec<LoadedPlugin>,
+    refused: Vec<PluginLoadError>,
+    params: Params,
+    policy: crate::policy::Policy,
+}
+
+impl Session {
+    /// Discovers and loads the plugins, reads the policy and resolves the parameters (the
+    /// plugins' defaults, then the policy's, then `--set`).
+    pub fn start(opts: &AnalyzeOptions) -> Result<Self, AnalyzeError> {
+        let (mut plugins, refused) = plugins::load_all(&plugins::discover(
+            &opts.plugin_paths,
+            opts.default_plugin_paths,
+        ));
+        if let Some(only) = &opts.only {
+            plugins.retain(|p| only.contains(&p.manifest.id));
+        }
+        let policy = match &opts.policy {
+            Some(path) => {
+                crate::policy::Policy::read(path).map_err(|e| AnalyzeError::Usage(e.to_string()))?
+            }
+            None => crate::policy::Policy::builtin().clone(),
+        };
+        let mut set = policy.settings();
+        set.extend(opts.set.iter().cloned());
+        let params = parameters(&plugins, &set)?;
+        Ok(Self {
+            plugins,
+            refused,
+            params,
+            policy,
+        })
+    }
+
+    /// The plugins, parameters and policy, ready to run.
+    pub fn loaded(&self) -> Loaded<'_> {
+        Loaded {
+            plugins: &self.plugins,
+            refused: &self.refused,
+            params: &self.params,
+            policy: &self.policy,
+        }
+    }
+
+    /// What decides whether an earlier report of the same inputs still holds: the plugins'
+    /// ids and versions, their parameters and the policy, as text.
+    pub fn fingerprint(&self) -> String {
+        let plugins: Vec<String> = self
+            .plugins
+            .iter()
+            .map(|p| format!("{}@{}", p.manifest.id, p.manifest.version))
+            .collect();
+        format!(
+            "{}|{}|{}",
+            plugins.join(","),
+            serde_json::to_string(&self.params).unwrap_or_default(),
+            self.policy.hash
+        )
+    }
+
+    /// Loads `scans` (labels for the first, an impression turned positive) and analyzes them
+    /// as one case with `threads` threads.
+    pub fn analyze(
+        &self,
+        scans: &[PathBuf],
+        labels: Option<&Path>,
+        case: Option<&CaseFile>,
+        threads: usize,
+    ) -> Result<(Report, Vec<Scan>), AnalyzeError> {
+        let negative = case.is_some_and(CaseFile::is_negative);
+        let scans = load_scans(scans, labels, negative)?;
+        let report = report_for(&scans, case, &self.loaded(), threads.max(1));
+        Ok((report, scans.into_iter().map(|(s, _)| s).collect()))
+    }
 }
 
 /// Plugins ready to run: those loaded, those refused (for the provenance), their parameters.
@@ -280,15 +335,19 @@ fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {
 
 /// Loads every scan; an impression scan (the negative) is turned into the positive surface
 /// once, by reversing its triangles' winding, so every analyzer sees the mouth's shape.
-fn load_scans(opts: &AnalyzeOptions, negative: bool) -> Result<Vec<(Scan, String)>, AnalyzeError> {
+fn load_scans(
+    paths: &[PathBuf],
+    labels: Option<&Path>,
+    negative: bool,
+) -> Result<Vec<(Scan, String)>, AnalyzeError> {
     use sha2::{Digest, Sha256};
-    if opts.scans.is_empty() {
+    if paths.is_empty() {
         return Err(AnalyzeError::Usage("no scan given".into()));
     }
     let mut out = Vec::new();
-    for (i, path) in opts.scans.iter().enumerate() {
+    for (i, path) in paths.iter().enumerate() {
         let mut scan = io::load(path)?;
-        if let (0, Some(lp)) = (i, &opts.labels) {
+        if let (0, Some(lp)) = (i, labels) {
             let file = labels::read_label_file(lp)?;
             labels::attach(&mut scan, &file, lp)?;
         }

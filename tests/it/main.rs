@@ -1,5 +1,6 @@
 //! Workspace-level integration tests, in one binary to keep CI linking cheap.
 
+mod batch;
 mod conformance;
 mod derived;
 mod drag;
