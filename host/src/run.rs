@@ -340,7 +340,6 @@ fn load_scans(
     labels: Option<&Path>,
     negative: bool,
 ) -> Result<Vec<(Scan, String)>, AnalyzeError> {
-    use sha2::{Digest, Sha256};
     if paths.is_empty() {
         return Err(AnalyzeError::Usage("no scan given".into()));
     }
@@ -354,12 +353,24 @@ fn load_scans(
         if negative {
             scan.reverse_winding();
         }
-        let sha = std::fs::read(path)
-            .map(|b| plugins::hex(&Sha256::digest(&b)))
-            .unwrap_or_default();
+        let sha = file_sha256(path).unwrap_or_default();
         out.push((scan, sha));
     }
     Ok(out)
+}
+
+/// SHA-256 of a file's bytes, hex, read through a memory map (no copy of a large scan).
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(plugins::hex(&Sha256::digest([])));
+    }
+    // SAFETY: read-only and only for this call, as in `imprint_core::io::load` (a file
+    // truncated by another process while mapped could fault; scans are written before they
+    // are analysed, the documented contract the watch mode keeps).
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(plugins::hex(&Sha256::digest(&map[..])))
 }
 
 /// Defaults from each manifest, overridden by `--set ID.PARAM=VALUE`.

@@ -54,6 +54,27 @@ fn ring_offset(scan: &ScanRef<'_, '_>, v: usize) -> Option<(f32, f32)> {
 /// A ring this far off its own plane (RMS, relative to its radius) is folded.
 const FOLD: f32 = 0.25;
 
+/// Whether vertex `v` lies further than `ratio` ring radii from its one-ring's centre (the
+/// bound its offset along the ring's normal cannot exceed).
+fn far_from_ring(scan: &ScanRef<'_, '_>, v: usize, ratio: f32) -> bool {
+    let ring = scan.neighbours(v);
+    if ring.len() < 3 {
+        return false;
+    }
+    let p = scan.positions();
+    let n = ring.len() as f32;
+    let mut centre = [0.0f32; 3];
+    for &q in ring {
+        (0..3).for_each(|k| centre[k] += p[q as usize][k] / n);
+    }
+    let radius = ring
+        .iter()
+        .map(|&q| dist(p[q as usize], centre))
+        .sum::<f32>()
+        / n;
+    dist(p[v], centre) > ratio * radius
+}
+
 /// The least-squares plane through points about `centre`: its unit normal and the points'
 /// RMS distance from it.
 fn ring_plane(points: impl Iterator<Item = [f32; 3]>, centre: [f32; 3]) -> Option<([f32; 3], f32)> {
@@ -105,22 +126,24 @@ impl Analyzer for Spikes {
         let ratio = ctx.param_f64("min_ratio").unwrap_or(1.5) as f32;
         let isolation = ctx.param_f64("isolation").unwrap_or(2.5) as f32;
         let boundary = scan.on_boundary();
-        let rings: Vec<Option<(f32, f32)>> = (0..scan.positions().len())
-            .map(|v| ring_offset(&scan, v))
-            .collect();
-        let offset = |v: u32| rings[v as usize].map_or(0.0, |r| r.0);
+        // A vertex's offset along its ring's normal is at most its distance from the ring's
+        // centre: that cheap bound leaves the plane fit (an eigen decomposition) to the few
+        // candidates and their neighbours.
+        let offset = |v: u32| ring_offset(&scan, v as usize).map_or(0.0, |r| r.0);
         let findings = (0..scan.positions().len())
             .filter(|&v| !boundary.get(v).copied().unwrap_or(false))
+            .filter(|&v| far_from_ring(&scan, v, ratio))
             .filter_map(|v| {
-                let (off, radius) = rings[v]?;
+                let (off, radius) = ring_offset(&scan, v)?;
+                if radius <= 0.0 || off <= ratio * radius {
+                    return None;
+                }
                 let neighbours = scan
                     .neighbours(v)
                     .iter()
                     .map(|&n| offset(n))
                     .fold(0.0, f32::max);
-                let spike_like =
-                    radius > 0.0 && off > ratio * radius && off > isolation * neighbours;
-                spike_like.then(|| spike(&scan, v, off, radius))
+                (off > isolation * neighbours).then(|| spike(&scan, v, off, radius))
             })
             .collect();
         Ok(findings)
