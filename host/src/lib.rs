@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod case;
 pub mod checklist;
+pub mod cplugin;
 pub mod exit;
 pub mod heatmap;
 pub mod html;

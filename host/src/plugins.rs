@@ -3,7 +3,8 @@
 //! Search order: each `--plugins` path (a library file, or a directory), then every directory
 //! in `IMPRINT_PLUGIN_PATH`, then the directory of the `imprint` executable. In directories,
 //! only files named `*imprint_plugin_*` with the platform's library extension are plugins.
-//! Each library is loaded with `lib_header_from_path(..)?.init_root_module()` — not the
+//! A library exporting `imprint_c_analyzer` is a C plugin ([`crate::cplugin`]); any other
+//! is loaded as a Rust plugin with `lib_header_from_path(..)?.init_root_module()` — not the
 //! `load_from_*` helpers, which cache the first module per interface type and would return it
 //! for every later path.
 
@@ -20,8 +21,17 @@ pub struct LoadedPlugin {
     pub sha256: String,
     /// Its manifest.
     pub manifest: Manifest,
-    /// Its root module.
-    pub module: AnalyzerModRef,
+    /// How it is called.
+    pub backend: Backend,
+}
+
+/// How a plugin is called: through its abi_stable root module (Rust), or through the C
+/// interface's descriptor.
+pub enum Backend {
+    /// A Rust plugin built with the SDK.
+    Rust(AnalyzerModRef),
+    /// A C or C++ plugin (see `core/include/imprint_analyzer.h`).
+    C(crate::cplugin::CPlugin),
 }
 
 /// A library that could not be used, with a one-line reason and the full detail.
@@ -100,6 +110,20 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, PluginLoadError> {
     let bytes =
         std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}"), e.to_string()))?;
     let sha256 = hex(&Sha256::digest(&bytes));
+    match crate::cplugin::CPlugin::load(path) {
+        Ok((plugin, manifest)) => {
+            return Ok(LoadedPlugin {
+                path: path.to_path_buf(),
+                sha256,
+                manifest,
+                backend: Backend::C(plugin),
+            })
+        }
+        Err(crate::cplugin::CLoadError::Refused(reason)) => {
+            return Err(fail(reason, String::new()))
+        }
+        Err(crate::cplugin::CLoadError::NotC) => {}
+    }
     let module = lib_header_from_path(path)
         .and_then(|h| h.init_root_module::<AnalyzerModRef>())
         .map_err(|e| fail(one_line(&e), e.to_string()))?;
@@ -110,7 +134,7 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, PluginLoadError> {
         path: path.to_path_buf(),
         sha256,
         manifest,
-        module,
+        backend: Backend::Rust(module),
     })
 }
 

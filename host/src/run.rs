@@ -2,7 +2,7 @@
 //! union of their needs, hand every plugin borrowed views of every scan, collect findings.
 
 use crate::case::CaseFile;
-use crate::plugins::{self, LoadedPlugin, PluginLoadError};
+use crate::plugins::{self, Backend, LoadedPlugin, PluginLoadError};
 use crate::report::{PluginRecord, Provenance, Report, RunRecord, RunStatus, ScanRecord, SCHEMA};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::RRef;
@@ -535,12 +535,27 @@ fn run_one(
     scan: usize,
 ) -> (RunRecord, AnalyzerOutput) {
     let start = Instant::now();
-    let result = (p.module.analyze())(input);
-    let duration_ms = start.elapsed().as_secs_f64() * 1e3;
-    let outcome = match result.into_result() {
-        Ok(json) => parse_findings(json.as_str(), p, scan),
-        Err(message) => Err(message.to_string()),
+    let outcome = match &p.backend {
+        Backend::Rust(module) => match (module.analyze())(input).into_result() {
+            Ok(json) => parse_findings(json.as_str(), p, scan),
+            Err(message) => Err(message.to_string()),
+        },
+        Backend::C(plugin) => {
+            let view = &input.scans[input.scan_index as usize];
+            plugin
+                .analyze(
+                    view,
+                    input.params_json.as_str(),
+                    input.case_json.as_str(),
+                    input.threads,
+                )
+                .and_then(|findings| {
+                    let json = serde_json::to_string(&findings).map_err(|e| e.to_string())?;
+                    parse_findings(&json, p, scan)
+                })
+        }
     };
+    let duration_ms = start.elapsed().as_secs_f64() * 1e3;
     let (status, error, output) = match outcome {
         Ok(f) => (RunStatus::Ok, None, f),
         Err(e) => (RunStatus::Failed, Some(e), AnalyzerOutput::default()),

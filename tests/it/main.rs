@@ -2,6 +2,7 @@
 
 mod batch;
 mod conformance;
+mod cplugin;
 mod derived;
 mod drag;
 mod hostile;

@@ -20,6 +20,7 @@
 //! SDK turns panics into errors, but a segfault, abort, hang or runaway allocation in a
 //! plugin takes the host with it. `abi_stable` is not a security boundary.
 
+pub mod c_abi;
 pub mod manifest;
 pub mod sdk;
 mod views;

@@ -1,0 +1,1 @@
+//! Holds no code: its build script compiles the C fixtures in `src/bad.c`.
