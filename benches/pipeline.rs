@@ -44,6 +44,7 @@ fn session() -> Option<Session> {
         threads: 2,
         default_plugin_paths: false,
         policy: None,
+        isolation: None,
     };
     Session::start(&opts).ok()
 }

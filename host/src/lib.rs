@@ -14,6 +14,7 @@ pub mod exit;
 pub mod heatmap;
 pub mod html;
 pub mod inspect;
+pub mod isolate;
 pub mod locate;
 pub mod picture;
 pub mod plugins;

@@ -97,6 +97,14 @@ enum Command {
         #[command(flatten)]
         analyzers: PluginArgs,
     },
+    /// Run one plugin on one job for `analyze --isolate` (internal: the host starts it).
+    #[command(hide = true)]
+    Worker {
+        /// The job file the host wrote.
+        job: PathBuf,
+        /// Where to write the result.
+        result: PathBuf,
+    },
     /// Generate a synthetic scan with known defects (ground truth) into a directory.
     Phantom {
         /// Seed: the same seed gives the same files.
@@ -169,6 +177,27 @@ struct PluginArgs {
     /// Decision policy (TOML; see docs/policy.md). Default: the built-in policy.
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Run each plugin in a worker process: a crash, hang or runaway allocation costs only
+    /// that plugin's result.
+    #[arg(long)]
+    isolate: bool,
+    /// With --isolate: seconds one plugin may take on a case before it is killed.
+    #[arg(long, default_value_t = 300)]
+    timeout_s: u64,
+    /// With --isolate: the address space one worker may use, MiB.
+    #[arg(long)]
+    memory_mb: Option<u64>,
+}
+
+impl PluginArgs {
+    /// The worker limits, when --isolate asks for workers.
+    fn isolation(&self) -> Option<imprint_host::isolate::Limits> {
+        self.isolate.then(|| imprint_host::isolate::Limits {
+            timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
+            memory_mb: self.memory_mb,
+            exe: None,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -260,6 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             html,
         } => {
             let opts = AnalyzeOptions {
+                isolation: analyzers.isolation(),
                 scans,
                 labels,
                 case,
@@ -326,6 +356,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             jobs,
             analyzers,
         } => run_watch(&dir, &out, (interval_ms, settle_ms), jobs, analyzers),
+        Command::Worker { job, result } => {
+            imprint_host::isolate::work(&job, &result)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", job.display()))?;
+            Ok(exit::ACCEPT)
+        }
         Command::Phantom {
             seed,
             triangles,
@@ -414,11 +449,13 @@ fn run_eval_suite(
     analyzers: PluginArgs,
     json: bool,
 ) -> anyhow::Result<i32> {
+    // The suite runs in process (its phantoms live in memory, not in files a worker reads).
     let PluginArgs {
         plugins: paths,
         only,
         set,
         policy,
+        ..
     } = analyzers;
     let invalid = |m: String| exit::Coded::new(exit::INVALID_INPUT, std::io::Error::other(m));
     let text =
@@ -562,7 +599,9 @@ fn inspect_plugin(path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
 }
 
 fn session_for(analyzers: PluginArgs) -> anyhow::Result<imprint_host::run::Session> {
+    let isolation = analyzers.isolation();
     let opts = AnalyzeOptions {
+        isolation: isolation.clone(),
         scans: Vec::new(),
         labels: None,
         case: None,

@@ -39,7 +39,7 @@ pub struct ScanRecord {
 }
 
 /// How an analyzer run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Finished; its findings are in the report.
@@ -57,7 +57,7 @@ pub enum RunStatus {
 }
 
 /// One analyzer run on one scan.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 pub struct RunRecord {
     /// Analyzer id.
     pub analyzer: String,

@@ -38,6 +38,8 @@ pub struct AnalyzeOptions {
     pub default_plugin_paths: bool,
     /// `--policy FILE` (the built-in policy when none).
     pub policy: Option<PathBuf>,
+    /// `--isolate`: each plugin in a worker process, with these limits.
+    pub isolation: Option<crate::isolate::Limits>,
 }
 
 /// Why a run could not start.
@@ -155,7 +157,8 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
 /// Runs an analysis and returns the report (not yet written) and the scans as analyzed (an
 /// impression already turned positive), for pictures and heat maps.
 pub fn analyze_scans(opts: &AnalyzeOptions) -> Result<(Report, Vec<Scan>), AnalyzeError> {
-    let session = Session::start(opts)?;
+    let mut session = Session::start(opts)?;
+    session.isolation = opts.isolation.clone();
     let case = read_case(opts)?;
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
@@ -172,6 +175,8 @@ pub struct Session {
     refused: Vec<PluginLoadError>,
     params: Params,
     policy: crate::policy::Policy,
+    /// Run each plugin in a worker process with these limits (`--isolate`).
+    pub isolation: Option<crate::isolate::Limits>,
 }
 
 impl Session {
@@ -199,6 +204,7 @@ impl Session {
             refused,
             params,
             policy,
+            isolation: None,
         })
     }
 
@@ -238,8 +244,21 @@ impl Session {
         threads: usize,
     ) -> Result<(Report, Vec<Scan>), AnalyzeError> {
         let negative = case.is_some_and(CaseFile::is_negative);
-        let scans = load_scans(scans, labels, negative)?;
-        let report = report_for(&scans, case, &self.loaded(), threads.max(1));
+        let files = scans;
+        let scans = load_scans(files, labels, negative)?;
+        let loaded = self.loaded();
+        let report = match &self.isolation {
+            None => report_for(&scans, case, &loaded, threads.max(1)),
+            Some(limits) => report_with(&scans, case, &loaded, |_, case| {
+                let job = crate::isolate::Inputs {
+                    scans: files,
+                    labels,
+                    case,
+                    threads: threads.max(1),
+                };
+                crate::isolate::run_workers(loaded.plugins, loaded.params, &job, limits)
+            }),
+        };
         Ok((report, scans.into_iter().map(|(s, _)| s).collect()))
     }
 }
@@ -264,17 +283,27 @@ pub fn report_for(
     loaded: &Loaded<'_>,
     threads: usize,
 ) -> Report {
+    report_with(scans, case, loaded, |derived, case| {
+        run_plugins(loaded.plugins, derived, case, loaded.params, threads)
+    })
+}
+
+/// What runs the plugins of a case: in process ([`run_plugins`]), or in worker processes
+/// ([`crate::isolate`]).
+pub type Runner<'r> =
+    dyn FnOnce(&[DerivedData<'_>], &CaseFile) -> (Vec<RunRecord>, AnalyzerOutput) + 'r;
+
+/// [`report_for`] with the plugins run by `run` (given the host's derived data and the case).
+pub fn report_with(
+    scans: &[(Scan, String)],
+    case: Option<&CaseFile>,
+    loaded: &Loaded<'_>,
+    run: impl FnOnce(&[DerivedData<'_>], &CaseFile) -> (Vec<RunRecord>, AnalyzerOutput),
+) -> Report {
     let negative = case.is_some_and(CaseFile::is_negative);
     let case_ref = case.cloned().unwrap_or_default();
-    let derived: Vec<DerivedData<'_>> = scans
-        .iter()
-        .enumerate()
-        .map(|(i, (s, _))| {
-            let path = std::path::PathBuf::from(source_path(s));
-            DerivedData::with_hints(s, crate::locate::hints_for(&case_ref, i, &path))
-        })
-        .collect();
-    let (runs, output) = run_plugins(loaded.plugins, &derived, &case_ref, loaded.params, threads);
+    let derived = derive(scans, &case_ref);
+    let (runs, output) = run(&derived, &case_ref);
     let AnalyzerOutput {
         mut findings,
         margin_lines,
@@ -326,6 +355,18 @@ pub fn report_for(
     report
 }
 
+/// The derived data of each scan, with what the case says about it (for the tooth map).
+pub(crate) fn derive<'s>(scans: &'s [(Scan, String)], case: &CaseFile) -> Vec<DerivedData<'s>> {
+    scans
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| {
+            let path = std::path::PathBuf::from(source_path(s));
+            DerivedData::with_hints(s, crate::locate::hints_for(case, i, &path))
+        })
+        .collect()
+}
+
 fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {
     Ok(match &opts.case {
         Some(path) => Some(CaseFile::read(path)?),
@@ -335,7 +376,7 @@ fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {
 
 /// Loads every scan; an impression scan (the negative) is turned into the positive surface
 /// once, by reversing its triangles' winding, so every analyzer sees the mouth's shape.
-fn load_scans(
+pub(crate) fn load_scans(
     paths: &[PathBuf],
     labels: Option<&Path>,
     negative: bool,
@@ -574,7 +615,11 @@ fn run_one(
 
 /// Parses and checks a plugin's output (an [`AnalyzerOutput`] object, or a bare array of
 /// findings from plugins that trace no margins); any malformed finding fails the whole run.
-fn parse_findings(json: &str, p: &LoadedPlugin, scan: usize) -> Result<AnalyzerOutput, String> {
+pub(crate) fn parse_findings(
+    json: &str,
+    p: &LoadedPlugin,
+    scan: usize,
+) -> Result<AnalyzerOutput, String> {
     let mut output: AnalyzerOutput = if json.trim_start().starts_with('[') {
         serde_json::from_str::<Vec<Finding>>(json).map(AnalyzerOutput::from)
     } else {

@@ -7,6 +7,7 @@ mod derived;
 mod drag;
 mod hostile;
 mod html;
+mod isolate;
 mod margin;
 mod phantom;
 mod plugins;
