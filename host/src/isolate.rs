@@ -19,7 +19,10 @@
 //! **Not yet** (see the fault-isolation issue): each worker loads the scan and computes the
 //! derived data again instead of sharing the host's through a memory map, so worker mode
 //! costs a derived-data pass per plugin; plugins are still also loaded in the host (for their
-//! manifests); no quarantine of plugins that keep failing.
+//! manifests).
+//!
+//! **Quarantine**: a plugin whose worker died [`crate::quarantine::LIMIT`] times in a row is
+//! not started again until its library changes (see [`crate::quarantine`]).
 
 use crate::case::CaseFile;
 use crate::plugins::LoadedPlugin;
@@ -40,6 +43,8 @@ pub struct Limits {
     pub memory_mb: Option<u64>,
     /// The `imprint` executable workers run (`None`: this process's own executable).
     pub exe: Option<PathBuf>,
+    /// Keep plugins that keep dying out (see [`crate::quarantine`]).
+    pub quarantine: bool,
 }
 
 impl Default for Limits {
@@ -48,6 +53,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(300),
             memory_mb: None,
             exe: None,
+            quarantine: true,
         }
     }
 }
@@ -138,10 +144,18 @@ fn run_worker(
             .collect(),
         output: AnalyzerOutput::default(),
     };
-    match spawn_and_wait(plugin, params, inputs, limits, threads) {
+    let quarantine = limits.quarantine.then(crate::quarantine::global);
+    if let Some(why) = quarantine.and_then(|q| q.reason(plugin)) {
+        return failed(RunStatus::Failed, why);
+    }
+    let result = match spawn_and_wait(plugin, params, inputs, limits, threads) {
         Ok(result) => checked(result, plugin).unwrap_or_else(|why| failed(RunStatus::Failed, why)),
         Err((status, why)) => failed(status, why),
+    };
+    if let (Some(q), Some(run)) = (quarantine, result.runs.first()) {
+        q.record(plugin, run.status, run.error.as_deref().unwrap_or(""));
     }
+    result
 }
 
 /// Findings from a worker go through the same checks as in-process ones.

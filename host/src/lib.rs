@@ -19,6 +19,7 @@ pub mod locate;
 pub mod picture;
 pub mod plugins;
 pub mod policy;
+pub mod quarantine;
 pub mod report;
 pub mod risk;
 pub mod run;

@@ -196,6 +196,7 @@ impl PluginArgs {
             timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
             memory_mb: self.memory_mb,
             exe: None,
+            quarantine: true,
         })
     }
 }
@@ -560,12 +561,17 @@ fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
     let (loaded, refused) = plugins::load_all(&plugins::discover(paths, true));
     let rows: Vec<serde_json::Value> = loaded
         .iter()
-        .map(|p| serde_json::json!({"status": "ok", "path": p.path, "sha256": p.sha256, "manifest": p.manifest}))
+        .map(|p| {
+            let quarantined = imprint_host::quarantine::Quarantine::open().reason(p);
+            let status = if quarantined.is_some() { "quarantined" } else { "ok" };
+            serde_json::json!({"status": status, "reason": quarantined, "path": p.path, "sha256": p.sha256, "manifest": p.manifest})
+        })
         .chain(refused.iter().map(|r| serde_json::json!({"status": "refused", "path": r.path, "reason": r.reason})))
         .collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
+        let quarantine = imprint_host::quarantine::Quarantine::open();
         for p in &loaded {
             let m = &p.manifest;
             println!(
@@ -575,6 +581,9 @@ fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
                 m.name,
                 p.path.display()
             );
+            if let Some(why) = quarantine.reason(p) {
+                println!("{:<12} {why}", "");
+            }
         }
         for r in &refused {
             println!("{:<12} refused  {}  ({})", "-", r.reason, r.path.display());

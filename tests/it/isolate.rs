@@ -47,6 +47,8 @@ fn run(scan: &std::path::Path, behavior: &str, isolate: bool) -> Report {
             timeout: Duration::from_secs(4),
             memory_mb: Some(1024),
             exe: Some(imprint()),
+            // Each behaviour is tried once here; the quarantine has its own test.
+            quarantine: false,
         }),
         ..Default::default()
     };
@@ -135,4 +137,120 @@ fn in_process_a_panicking_plugin_is_survived() {
     assert_eq!(status(&report, "fixture"), RunStatus::Failed);
     assert!(spikes_found(&report) >= 1);
     assert!(report.partial);
+}
+
+#[test]
+fn a_c_plugin_that_crashes_is_survived_in_worker_mode() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let scan = scan(dir.path());
+    let opts = AnalyzeOptions {
+        scans: vec![scan],
+        plugin_paths: vec![
+            crate::support::plugin_lib("imprint_testplugin_c_crash"),
+            crate::support::plugin_lib("imprint_plugin_spikes"),
+        ],
+        threads: 2,
+        isolation: Some(imprint_host::isolate::Limits {
+            timeout: Duration::from_secs(10),
+            memory_mb: None,
+            exe: Some(imprint()),
+            quarantine: false,
+        }),
+        ..Default::default()
+    };
+    let report = analyze(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        status(&report, "c-bad"),
+        RunStatus::Crashed,
+        "{:?}",
+        report.runs
+    );
+    assert!(spikes_found(&report) >= 1);
+    assert!(report.partial);
+}
+
+/// 1,000 analyses of phantoms with one faulty plugin in the mix (it crashes, hangs or runs
+/// away on every tenth case, and panics or works on the rest): every report present, valid
+/// and complete but for that plugin. Run with `cargo test --release --test it soak --
+/// --ignored --nocapture` (about 20 minutes on 2 cores).
+#[test]
+#[ignore]
+fn soak_a_thousand_analyses_with_a_faulty_plugin() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let scans: Vec<PathBuf> = (0..10)
+        .map(|i| {
+            let d = dir.path().join(format!("s{i}"));
+            std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+            scan(&d)
+        })
+        .collect();
+    let behaviors = [
+        "ok", "panic", "segfault", "ok", "abort", "ok", "spin", "ok", "alloc", "ok",
+    ];
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for n in 0..1000 {
+        let behavior = behaviors[(n / 10) % behaviors.len()];
+        let report = run(&scans[n % scans.len()], behavior, true);
+        assert_eq!(
+            status(&report, "spikes"),
+            RunStatus::Ok,
+            "case {n} ({behavior})"
+        );
+        assert!(spikes_found(&report) >= 1, "case {n} ({behavior})");
+        let fixture = status(&report, "fixture");
+        assert_eq!(report.partial, fixture != RunStatus::Ok, "case {n}");
+        serde_json::to_string(&report).unwrap_or_else(|e| panic!("case {n}: {e}"));
+        *outcomes
+            .entry(format!("{behavior} -> {fixture:?}"))
+            .or_default() += 1;
+    }
+    println!("{outcomes:#?}");
+}
+
+#[test]
+fn a_plugin_that_keeps_dying_is_quarantined_until_its_file_changes() {
+    use imprint_host::quarantine::{Quarantine, LIMIT};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let lib = dir.path().join("libimprint_plugin_copy.so");
+    std::fs::copy(
+        crate::support::plugin_lib("imprint_testplugin_fixture"),
+        &lib,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = imprint_host::plugins::load(&lib).unwrap_or_else(|e| panic!("{}", e.reason));
+    let record = dir.path().join("state/quarantine.json");
+    let q = Quarantine::at(Some(record.clone()));
+    for n in 0..LIMIT {
+        assert!(q.reason(&plugin).is_none(), "after {n} deaths");
+        q.record(&plugin, RunStatus::Crashed, "signal 11");
+    }
+    let why = q.reason(&plugin).unwrap_or_default();
+    assert!(
+        why.contains("quarantined") && why.contains("signal 11"),
+        "{why}"
+    );
+    // Remembered across processes (a new record from the same file).
+    assert!(Quarantine::at(Some(record.clone()))
+        .reason(&plugin)
+        .is_some());
+    // A run that finishes clears it; so does a changed library.
+    q.record(&plugin, RunStatus::Ok, "");
+    assert!(q.reason(&plugin).is_none());
+    for _ in 0..LIMIT {
+        q.record(&plugin, RunStatus::TimedOut, "killed after 4 s");
+    }
+    assert!(q.reason(&plugin).is_some());
+    let mut bytes = std::fs::read(&lib).unwrap_or_else(|e| panic!("{e}"));
+    bytes.extend_from_slice(b"rebuilt");
+    // A new file, as a rebuild makes: the loaded library's pages stay mapped from the old one.
+    std::fs::remove_file(&lib).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&lib, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let rebuilt = imprint_host::plugins::LoadedPlugin {
+        sha256: "changed".into(),
+        ..plugin
+    };
+    assert!(
+        q.reason(&rebuilt).is_none(),
+        "a changed library is tried again"
+    );
 }

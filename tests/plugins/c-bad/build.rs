@@ -1,6 +1,7 @@
-//! Compiles `src/bad.c` twice beside the workspace's plugins, as test fixtures the host must
-//! refuse: `imprint_testplugin_c_wrong_major` and `imprint_testplugin_c_truncated` (their
-//! names keep them out of plugin discovery).
+//! Compiles `src/bad.c` three times beside the workspace's plugins, as test fixtures: two the
+//! host must refuse (`imprint_testplugin_c_wrong_major`, `imprint_testplugin_c_truncated`)
+//! and one that crashes (`imprint_testplugin_c_crash`). Their names keep them out of plugin
+//! discovery.
 
 fn main() {
     let manifest =
@@ -16,7 +17,11 @@ fn main() {
     let Some(profile) = out.ancestors().nth(3) else {
         panic!("unexpected OUT_DIR {}", out.display());
     };
-    for (name, define) in [("wrong_major", "WRONG_MAJOR"), ("truncated", "TRUNCATED")] {
+    for (name, define) in [
+        ("wrong_major", "WRONG_MAJOR"),
+        ("truncated", "TRUNCATED"),
+        ("crash", "CRASH"),
+    ] {
         let library = profile.join(format!(
             "{}imprint_testplugin_c_{name}.{}",
             std::env::consts::DLL_PREFIX,

@@ -1,6 +1,7 @@
-/* Test fixtures for the C interface: plugins the host must refuse. Compiled twice by
- * build.rs: with WRONG_MAJOR (built against a future interface 2.0) and with TRUNCATED (a
- * descriptor that claims to be shorter than version 1.0's).
+/* Test fixtures for the C interface, compiled three times by build.rs: plugins the host
+ * must refuse, WRONG_MAJOR (built against a future interface 2.0) and TRUNCATED (a
+ * descriptor that claims to be shorter than version 1.0's); and CRASH, a valid plugin whose
+ * analyze writes through a null pointer (worker mode must survive it).
  */
 #include "imprint_analyzer.h"
 
@@ -10,6 +11,9 @@ static int32_t analyze(const ImprintScan *scan, const ImprintHost *host, char *e
     (void)host;
     (void)error;
     (void)error_capacity;
+#if defined(CRASH)
+    *(volatile int *)0 = 1;
+#endif
     return 0;
 }
 
