@@ -55,6 +55,19 @@ pub struct Row {
     pub report: Option<String>,
 }
 
+impl Row {
+    /// One line for a person following the run: status, input, and the decision or error.
+    pub fn line(&self) -> String {
+        let outcome = self.error.as_ref().or(self.decision.as_ref());
+        format!(
+            "{} {}: {}",
+            self.status,
+            self.input,
+            outcome.map_or("", String::as_str)
+        )
+    }
+}
+
 /// The cases under `inputs` (files, or folders searched recursively), in path order.
 pub fn discover(inputs: &[PathBuf]) -> Vec<Job> {
     let mut found = BTreeMap::new();

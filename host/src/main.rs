@@ -654,15 +654,7 @@ fn run_batch(
         bar
     });
     let progress = |row: &batch::Row| {
-        let line = format!(
-            "{} {}: {}",
-            row.status,
-            row.input,
-            row.error
-                .clone()
-                .or_else(|| row.decision.clone())
-                .unwrap_or_default()
-        );
+        let line = row.line();
         match &bar {
             Some(bar) => {
                 bar.set_message(line);
@@ -720,17 +712,7 @@ fn run_watch(
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
-    let progress = |row: &imprint_host::batch::Row| {
-        eprintln!(
-            "{} {}: {}",
-            row.status,
-            row.input,
-            row.error
-                .clone()
-                .or_else(|| row.decision.clone())
-                .unwrap_or_default()
-        );
-    };
+    let progress = |row: &imprint_host::batch::Row| eprintln!("{}", row.line());
     eprintln!("watching {} (Ctrl-C stops)", dir.display());
     let rows = imprint_host::watch::watch(
         &session,

@@ -10,21 +10,9 @@ fn imprint() -> PathBuf {
     crate::support::build_dir().join(format!("imprint{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// A small phantom's binary STL bytes.
+/// A small phantom's binary STL bytes (its defects drawn from the seed).
 fn scan_bytes(seed: u64) -> Vec<u8> {
-    let phantom = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
-        seed,
-        triangles: 20_000,
-        ..Default::default()
-    });
-    let mut bytes = Vec::new();
-    imprint_core::io::write_stl_binary(
-        &phantom.scan.positions,
-        &phantom.scan.triangles,
-        &mut bytes,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    bytes
+    crate::support::phantom_stl(seed, 20_000, "random")
 }
 
 const MALFORMED: &str = "solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0\n";

@@ -16,21 +16,9 @@ fn imprint() -> PathBuf {
 /// A small phantom with three spikes (all found by `spikes` at this seed), as a binary STL
 /// in `dir`.
 fn scan(dir: &std::path::Path) -> PathBuf {
-    let phantom = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
-        seed: 9,
-        triangles: 60_000,
-        defects: imprint_phantom::DefectMix::parse("spikes=3").unwrap_or_else(|e| panic!("{e}")),
-        ..Default::default()
-    });
-    let mut bytes = Vec::new();
-    imprint_core::io::write_stl_binary(
-        &phantom.scan.positions,
-        &phantom.scan.triangles,
-        &mut bytes,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join("scan.stl");
-    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, crate::support::phantom_stl(9, 60_000, "spikes=3"))
+        .unwrap_or_else(|e| panic!("{e}"));
     path
 }
 
@@ -115,8 +103,9 @@ fn each_faulty_plugin_costs_only_its_own_result_in_worker_mode() {
         let record = report.runs.iter().find(|r| r.analyzer == "fixture");
         let why = record.and_then(|r| r.error.clone()).unwrap_or_default();
         assert!(!why.is_empty(), "{behavior}: no reason");
-        // Within the 4 s limit plus a margin for the workers' start and the scan's load.
-        assert!(took < Duration::from_secs(12), "{behavior} took {took:?}");
+        // Within the 4 s limit plus a margin for the workers' start and the scan's load (generous:
+        // CI runs tests side by side on 2 cores).
+        assert!(took < Duration::from_secs(20), "{behavior} took {took:?}");
         println!("{behavior}: {why} ({took:.1?})");
     }
     // A plugin that prints garbage cannot corrupt its results: they travel in a file.

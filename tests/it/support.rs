@@ -79,3 +79,21 @@ pub fn files_with(dir: &std::path::Path, exts: &[&str]) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A phantom's scan as binary STL bytes.
+pub fn phantom_stl(seed: u64, triangles: usize, defects: &str) -> Vec<u8> {
+    let phantom = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
+        seed,
+        triangles,
+        defects: imprint_phantom::DefectMix::parse(defects).unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    let mut bytes = Vec::new();
+    imprint_core::io::write_stl_binary(
+        &phantom.scan.positions,
+        &phantom.scan.triangles,
+        &mut bytes,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    bytes
+}

@@ -335,26 +335,55 @@ mod tests {
         (positions, triangles, sphere)
     }
 
+    /// The scene's normals and vertex areas, and its sphere's vertex count.
+    struct Scene {
+        positions: Vec<[f32; 3]>,
+        triangles: Vec<[u32; 3]>,
+        normals: Vec<[f32; 3]>,
+        areas: Vec<f32>,
+        sphere: usize,
+    }
+
+    impl Scene {
+        fn new() -> Self {
+            let (positions, triangles, sphere) = sunk_sphere();
+            let normals = vertex_normals(&positions, &triangles);
+            let (_, face_areas) = face_normals_and_areas(&positions, &triangles);
+            let areas = vertex_areas(positions.len(), &triangles, &face_areas);
+            Self {
+                positions,
+                triangles,
+                normals,
+                areas,
+                sphere,
+            }
+        }
+
+        fn mesh(&self) -> Mesh<'_> {
+            Mesh {
+                positions: &self.positions,
+                normals: &self.normals,
+                vertex_area: &self.areas,
+            }
+        }
+
+        fn tooth(&self) -> ToothPoints {
+            ToothPoints {
+                fdi: 36,
+                vertices: (0..self.sphere as u32).collect(),
+            }
+        }
+    }
+
     fn zone_area(from_below_equator: f32) -> f32 {
         2.0 * std::f32::consts::PI * R * (CENTRE - from_below_equator)
     }
 
     #[test]
     fn a_sunk_sphere_has_its_exact_undercut() {
-        let (positions, triangles, sphere) = sunk_sphere();
-        let normals = vertex_normals(&positions, &triangles);
-        let (_, face_areas) = face_normals_and_areas(&positions, &triangles);
-        let areas = vertex_areas(positions.len(), &triangles, &face_areas);
-        let mesh = Mesh {
-            positions: &positions,
-            normals: &normals,
-            vertex_area: &areas,
-        };
-        let tooth = ToothPoints {
-            fdi: 36,
-            vertices: (0..sphere as u32).collect(),
-        };
-        let rays = BvhRays(Bvh::build(&positions, &triangles));
+        let scene = Scene::new();
+        let (mesh, tooth) = (scene.mesh(), scene.tooth());
+        let rays = BvhRays(Bvh::build(&scene.positions, &scene.triangles));
         let u = undercut(&mesh, &tooth, &V3::z(), &rays, &|_| true);
         let depth = R - (R * R - CENTRE * CENTRE).sqrt();
         assert!(
@@ -383,19 +412,8 @@ mod tests {
 
     #[test]
     fn the_path_search_finds_the_symmetric_axis() {
-        let (positions, triangles, sphere) = sunk_sphere();
-        let normals = vertex_normals(&positions, &triangles);
-        let (_, face_areas) = face_normals_and_areas(&positions, &triangles);
-        let areas = vertex_areas(positions.len(), &triangles, &face_areas);
-        let mesh = Mesh {
-            positions: &positions,
-            normals: &normals,
-            vertex_area: &areas,
-        };
-        let teeth = [ToothPoints {
-            fdi: 36,
-            vertices: (0..sphere as u32).collect(),
-        }];
+        let scene = Scene::new();
+        let (mesh, teeth) = (scene.mesh(), [scene.tooth()]);
         let start = V3::new(0.1, 0.05, 1.0).normalize();
         let axis = estimate_path(&mesh, &teeth, &start, 20.0, &|_| true);
         let off = axis.dot(&V3::z()).clamp(-1.0, 1.0).acos().to_degrees();
