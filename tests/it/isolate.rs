@@ -161,7 +161,7 @@ fn a_c_plugin_that_crashes_is_survived_in_worker_mode() {
 /// 1,000 analyses of phantoms with one faulty plugin in the mix (it crashes, hangs or runs
 /// away on every tenth case, and panics or works on the rest): every report present, valid
 /// and complete but for that plugin. Run with `cargo test --release --test it soak --
-/// --ignored --nocapture` (about 20 minutes on 2 cores).
+/// --ignored --nocapture` (about 9 minutes on 2 cores).
 #[test]
 #[ignore]
 fn soak_a_thousand_analyses_with_a_faulty_plugin() {
