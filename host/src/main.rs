@@ -190,6 +190,27 @@ struct PluginArgs {
 }
 
 impl PluginArgs {
+    /// The run's options: these plugins, parameters, policy and limits, on `scans`.
+    fn options(
+        self,
+        scans: Vec<PathBuf>,
+        labels: Option<PathBuf>,
+        case: Option<PathBuf>,
+    ) -> AnalyzeOptions {
+        AnalyzeOptions {
+            isolation: self.isolation(),
+            scans,
+            labels,
+            case,
+            plugin_paths: self.plugins,
+            only: self.only,
+            set: self.set,
+            threads: 0,
+            default_plugin_paths: true,
+            policy: self.policy,
+        }
+    }
+
     /// The worker limits, when --isolate asks for workers.
     fn isolation(&self) -> Option<imprint_host::isolate::Limits> {
         self.isolate.then(|| imprint_host::isolate::Limits {
@@ -289,18 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             colored_ply,
             html,
         } => {
-            let opts = AnalyzeOptions {
-                isolation: analyzers.isolation(),
-                scans,
-                labels,
-                case,
-                plugin_paths: analyzers.plugins,
-                only: analyzers.only,
-                set: analyzers.set,
-                threads: 0,
-                default_plugin_paths: true,
-                policy: analyzers.policy,
-            };
+            let opts = analyzers.options(scans, labels, case);
             let (report, scans) = imprint_host::run::analyze_scans(&opts).map_err(|e| {
                 let code = match e {
                     AnalyzeError::Usage(_) => exit::USAGE,
@@ -608,19 +618,7 @@ fn inspect_plugin(path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
 }
 
 fn session_for(analyzers: PluginArgs) -> anyhow::Result<imprint_host::run::Session> {
-    let isolation = analyzers.isolation();
-    let opts = AnalyzeOptions {
-        isolation: isolation.clone(),
-        scans: Vec::new(),
-        labels: None,
-        case: None,
-        plugin_paths: analyzers.plugins,
-        only: analyzers.only,
-        set: analyzers.set,
-        threads: 0,
-        default_plugin_paths: true,
-        policy: analyzers.policy,
-    };
+    let opts = analyzers.options(Vec::new(), None, None);
     Ok(imprint_host::run::Session::start(&opts).map_err(|e| exit::Coded::new(exit::USAGE, e))?)
 }
 

@@ -157,8 +157,7 @@ pub fn analyze(opts: &AnalyzeOptions) -> Result<Report, AnalyzeError> {
 /// Runs an analysis and returns the report (not yet written) and the scans as analyzed (an
 /// impression already turned positive), for pictures and heat maps.
 pub fn analyze_scans(opts: &AnalyzeOptions) -> Result<(Report, Vec<Scan>), AnalyzeError> {
-    let mut session = Session::start(opts)?;
-    session.isolation = opts.isolation.clone();
+    let session = Session::start(opts)?;
     let case = read_case(opts)?;
     let threads = if opts.threads == 0 {
         rayon::current_num_threads()
@@ -181,7 +180,7 @@ pub struct Session {
 
 impl Session {
     /// Discovers and loads the plugins, reads the policy and resolves the parameters (the
-    /// plugins' defaults, then the policy's, then `--set`).
+    /// plugins' defaults, then the policy's, then `--set`); keeps the worker limits.
     pub fn start(opts: &AnalyzeOptions) -> Result<Self, AnalyzeError> {
         let (mut plugins, refused) = plugins::load_all(&plugins::discover(
             &opts.plugin_paths,
@@ -204,7 +203,7 @@ impl Session {
             refused,
             params,
             policy,
-            isolation: None,
+            isolation: opts.isolation.clone(),
         })
     }
 

@@ -28,18 +28,11 @@ fn surface(needles: bool) -> imprint_core::Scan {
 
 fn analyze(scan: imprint_core::Scan) -> imprint_host::report::Report {
     let paths = imprint_host::plugins::discover(&[c_examples()], false);
-    let (plugins, refused) = imprint_host::plugins::load_all(&paths);
-    assert_eq!(plugins.len(), 1, "{paths:?} {refused:?}");
-    assert_eq!(plugins[0].manifest.id, "c-needles");
-    assert_eq!(plugins[0].manifest.interface_version, "c-1.0");
-    let params = imprint_host::run::parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let loaded = imprint_host::run::Loaded {
-        plugins: &plugins,
-        refused: &refused,
-        params: &params,
-        policy: imprint_host::policy::Policy::builtin(),
-    };
-    report_for(&[(scan, String::new())], None, &loaded, 2)
+    crate::support::with_libraries(&paths, 1, |loaded| {
+        assert_eq!(loaded.plugins[0].manifest.id, "c-needles");
+        assert_eq!(loaded.plugins[0].manifest.interface_version, "c-1.0");
+        report_for(&[(scan, String::new())], None, loaded, 2)
+    })
 }
 
 #[test]

@@ -30,8 +30,22 @@ pub fn plugin_lib(name: &str) -> PathBuf {
 /// Runs `f` with one plugin of this build (e.g. `imprint_plugin_voids`) loaded, its default
 /// parameters and the built-in policy.
 pub fn with_plugin<T>(crate_name: &str, f: impl FnOnce(&imprint_host::run::Loaded<'_>) -> T) -> T {
-    let (plugins, refused) = imprint_host::plugins::load_all(&[plugin_lib(crate_name)]);
-    assert_eq!(plugins.len(), 1, "build the workspace first: {refused:?}");
+    with_libraries(&[plugin_lib(crate_name)], 1, f)
+}
+
+/// Runs `f` with the plugin libraries `libs` loaded (`expected` of them must load), their
+/// default parameters and the built-in policy.
+pub fn with_libraries<T>(
+    libs: &[PathBuf],
+    expected: usize,
+    f: impl FnOnce(&imprint_host::run::Loaded<'_>) -> T,
+) -> T {
+    let (plugins, refused) = imprint_host::plugins::load_all(libs);
+    assert_eq!(
+        plugins.len(),
+        expected,
+        "build the workspace first: {libs:?} {refused:?}"
+    );
     let params = imprint_host::run::parameters(&plugins, &[]).unwrap_or_else(|e| panic!("{e}"));
     f(&imprint_host::run::Loaded {
         plugins: &plugins,

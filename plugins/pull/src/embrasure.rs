@@ -31,7 +31,7 @@ pub struct ArchPoints<'a> {
 }
 
 /// For every gingiva vertex beside a tooth's vertex, that tooth (see [`ArchPoints::border`]).
-pub fn borders(labels: &[u8], neighbours: impl Fn(usize) -> Vec<u32>) -> Vec<u8> {
+pub fn borders<'n>(labels: &[u8], neighbours: impl Fn(usize) -> &'n [u32]) -> Vec<u8> {
     (0..labels.len())
         .map(|v| {
             if labels[v] != 0 {

@@ -331,7 +331,7 @@ impl Geometry {
             .map(|v| scan.arch_coords(v).unwrap_or([0.0, 0.0, 0.0]))
             .collect();
         let labels = scan.tooth_of_vertex();
-        let border = embrasure::borders(labels, |v| scan.neighbours(v).to_vec());
+        let border = embrasure::borders(labels, |v| scan.neighbours(v));
         let points = ArchPoints {
             coords: &coords,
             labels,
