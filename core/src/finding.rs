@@ -52,6 +52,13 @@ pub enum FindingKind {
     BiteUnstable,
     /// Too little occlusal clearance over a preparation.
     BiteClearance,
+    /// The arches as exported sit away from the relation the bite record holds.
+    BiteMisregistration,
+    /// Where two opposing teeth touch (information: the contact map, per tooth pair).
+    BiteContact,
+    /// How the bite was registered: the record used, its residual, the correction found
+    /// (information).
+    BiteRegistration,
     /// A checklist item is missing (opposing arch, bite, terminal molars…).
     ChecklistMissing,
     /// Mesh-level defect that is not a clinical finding (non-manifold edges, flipped faces).
@@ -96,7 +103,8 @@ impl FindingKind {
             DoubleSurface => KindGroup::Layering,
             MarginGap | MarginBlur | MarginHole | MarginTissue | MarginOverlap => KindGroup::Margin,
             Undercut | OpenEmbrasure | PullRisk => KindGroup::Pull,
-            BitePenetration | BiteOpen | BiteUnstable | BiteClearance => KindGroup::Bite,
+            BitePenetration | BiteOpen | BiteUnstable | BiteClearance | BiteMisregistration
+            | BiteContact | BiteRegistration => KindGroup::Bite,
             ChecklistMissing => KindGroup::Checklist,
             MeshDefect => KindGroup::Mesh,
         }

@@ -54,6 +54,9 @@ pub fn check(inputs: &Inputs<'_>) -> (Vec<Item>, Vec<Finding>) {
         )
     );
     for (i, (role, map)) in inputs.scans.iter().enumerate() {
+        if role == "bite" {
+            continue;
+        }
         let Some(map) = map.filter(|m| !m.teeth.is_empty()) else {
             continue;
         };
@@ -196,14 +199,22 @@ fn opposing_and_bite(
     );
     let roles: Vec<Role> = case.scans.iter().map(|s| s.role).collect();
     let both = roles.contains(&Role::Upper) && roles.contains(&Role::Lower);
-    let bite = roles.contains(&Role::Bite);
+    // An intraoral scanner exports both arches in the relation its buccal bite scan set:
+    // the relation is there (the bite analyzer checks it is plausible).
+    let bite = roles.contains(&Role::Bite)
+        || (both && case.scanned == Some(crate::case::Scanned::Intraoral));
     let what = restoration.map_or("case".to_string(), |r| imprint_core::util::serde_name(&r));
     let mut judge = |name: &str, present: bool, missing_text: &str| {
         if !needed {
             return item(name, "not_needed", format!("a {what} does not need it"));
         }
         if present {
-            return item(name, "ok", "supplied".into());
+            let detail = if name == "bite" && !roles.contains(&Role::Bite) {
+                "the intraoral arches as exported, in their scanned relation"
+            } else {
+                "supplied"
+            };
+            return item(name, "ok", detail.into());
         }
         let detail = format!("a {what} needs {missing_text}, and the case has none");
         findings.push(missing_finding(

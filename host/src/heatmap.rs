@@ -2,15 +2,19 @@
 //! vertex — green where nothing was found, yellow for minor, orange for major, red for
 //! critical — to open in MeshLab or any viewer. A finding touches its own vertices, or when
 //! it lists none, the vertices within its radius (at least 0.5 mm) of its centre or of its
-//! path.
+//! path. Where two opposing teeth touch (the bite analyzer's contact map) and nothing worse
+//! was found, the vertex is blue.
 
 use crate::report::Report;
-use imprint_core::finding::{Finding, Severity};
+use imprint_core::finding::{Finding, FindingKind, Severity};
 use imprint_core::scan::Scan;
 use std::path::{Path, PathBuf};
 
 /// Colour where nothing was found.
 pub const FINE: [u8; 3] = [150, 205, 150];
+
+/// Colour of a contact with the opposing arch.
+pub const CONTACT: [u8; 3] = [60, 110, 230];
 
 /// The colour of a severity.
 pub fn colour(severity: Severity) -> [u8; 3] {
@@ -59,14 +63,34 @@ pub fn severities(scan: &Scan, index: usize, findings: &[Finding]) -> Vec<Option
     worst
 }
 
+/// The vertices of scan `index` that touch the opposing arch.
+pub fn contacts(scan: &Scan, index: usize, findings: &[Finding]) -> Vec<bool> {
+    let mut touch = vec![false; scan.positions.len()];
+    let contact_findings = findings
+        .iter()
+        .filter(|f| f.scan == index && f.kind == FindingKind::BiteContact);
+    for v in contact_findings.flat_map(|f| &f.vertices) {
+        if let Some(t) = touch.get_mut(*v as usize) {
+            *t = true;
+        }
+    }
+    touch
+}
+
 /// Writes one coloured PLY per scan: `path` itself for a single scan, else `path` with
 /// `_<index>_<role>` before the extension. Returns the files written.
 pub fn write(path: &Path, scans: &[Scan], report: &Report) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (i, scan) in scans.iter().enumerate() {
+        let touching = contacts(scan, i, &report.findings);
         let colours: Vec<[u8; 3]> = severities(scan, i, &report.findings)
             .into_iter()
-            .map(|s| s.map_or(FINE, colour))
+            .zip(touching)
+            .map(|(s, touch)| match s {
+                Some(s) if s > Severity::Info => colour(s),
+                _ if touch => CONTACT,
+                _ => FINE,
+            })
             .collect();
         let painted = Scan {
             colors: Some(colours),

@@ -127,6 +127,22 @@ enum Command {
         /// Keep the canonical pose (teeth along +Z for a lower jaw) instead of a random one.
         #[arg(long)]
         no_pose: bool,
+        /// Make a bite case instead: an upper and a lower arch in occlusion
+        /// (`upper.stl`, `lower.stl`) with this bite record (`bite.stl`): `buccal` (a
+        /// digital buccal bite scan), `wax` (a two-sided negative), `none`, or `random`
+        /// (record, misregistration and preparation drawn from the seed).
+        #[arg(long, value_enum)]
+        bite: Option<BiteArg>,
+        /// With `--bite`: move the exported lower arch off the recorded relation by
+        /// `SHIFT_MM[,ROTATION_DEG]` (random directions from the seed).
+        #[arg(long, requires = "bite")]
+        misregister: Option<String>,
+        /// With `--bite`: crown preparations on the lower arch.
+        #[arg(long, requires = "bite", default_value_t = 0)]
+        preparations: u32,
+        /// With `--bite`: pull each preparation's antagonist down to 0.4–0.8 mm above it.
+        #[arg(long, requires = "bite")]
+        tight_clearance: bool,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
@@ -237,6 +253,14 @@ enum PluginsAction {
 enum JawArg {
     Upper,
     Lower,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BiteArg {
+    None,
+    Buccal,
+    Wax,
+    Random,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -379,8 +403,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             defects,
             scanned,
             no_pose,
+            bite,
+            misregister,
+            preparations,
+            tight_clearance,
             out,
-        } => run_phantom(seed, triangles, jaw, &defects, scanned, no_pose, &out),
+        } => match bite {
+            Some(record) => {
+                let spec = bite_spec(seed, triangles, record, misregister.as_deref())?;
+                let spec = imprint_phantom::bite::BiteSpec {
+                    preparations: spec.preparations.max(preparations),
+                    tight_clearance: spec.tight_clearance || tight_clearance,
+                    ..spec
+                };
+                run_bite_phantom(&spec, &out)
+            }
+            None => run_phantom(seed, triangles, jaw, &defects, scanned, no_pose, &out),
+        },
         Command::Eval {
             truth,
             report,
@@ -450,6 +489,86 @@ fn run_phantom(
         t.mesh.noise_um,
         t.defects.len(),
         t.decision,
+        out.display()
+    );
+    Ok(exit::ACCEPT)
+}
+
+/// The bite phantom's spec from the command line.
+fn bite_spec(
+    seed: u64,
+    triangles: usize,
+    record: BiteArg,
+    misregister: Option<&str>,
+) -> anyhow::Result<imprint_phantom::bite::BiteSpec> {
+    use imprint_phantom::bite::{BiteRecord, BiteSpec, Motion};
+    let mut spec = BiteSpec::random(seed, triangles);
+    spec.record = match record {
+        BiteArg::Random => spec.record,
+        BiteArg::None => BiteRecord::None,
+        BiteArg::Buccal => BiteRecord::Buccal,
+        BiteArg::Wax => BiteRecord::Wax,
+    };
+    if record != BiteArg::Random {
+        spec.misregistration = None;
+        spec.preparations = 0;
+        spec.tight_clearance = false;
+    }
+    if let Some(text) = misregister {
+        let bad = |why: String| {
+            exit::Coded::new(
+                exit::USAGE,
+                std::io::Error::other(format!("--misregister {text}: {why}")),
+            )
+        };
+        let numbers: Vec<f32> = text
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse::<f32>()
+                    .map_err(|e| bad(format!("{n}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        if numbers.is_empty() || numbers.len() > 2 || numbers.iter().any(|n| !n.is_finite()) {
+            return Err(bad("expected SHIFT_MM or SHIFT_MM,ROTATION_DEG".into()).into());
+        }
+        spec.misregistration = Some(Motion::of_size(
+            seed,
+            numbers[0],
+            numbers.get(1).copied().unwrap_or(0.0),
+        ));
+    }
+    Ok(spec)
+}
+
+fn run_bite_phantom(
+    spec: &imprint_phantom::bite::BiteSpec,
+    out: &std::path::Path,
+) -> anyhow::Result<i32> {
+    let phantom = imprint_phantom::bite::generate_bite(spec);
+    imprint_phantom::bite::write(&phantom, out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let t = &phantom.truth;
+    println!(
+        "bite phantom {} ({:?} record, {} contact pair(s), misregistration {}, clearance {}) -> {}",
+        spec.seed,
+        spec.record,
+        t.contacts.iter().filter(|c| c.area_mm2 >= 0.05).count(),
+        t.misregistration
+            .as_ref()
+            .map_or("none".into(), |m| format!(
+                "{:.2} mm at the teeth",
+                m.max_displacement_mm
+            )),
+        if t.clearances.is_empty() {
+            "-".to_string()
+        } else {
+            t.clearances
+                .iter()
+                .map(|c| format!("{} {:.2} mm", c.tooth, c.clearance_mm))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
         out.display()
     );
     Ok(exit::ACCEPT)

@@ -125,7 +125,12 @@ pub fn run_plugins(
     let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
     let mut runs = Vec::new();
     let mut output = AnalyzerOutput::default();
-    for scan_index in 0..views.len() {
+    for (scan_index, extra) in extras.iter().enumerate() {
+        // A bite record is an input to the analyzers of the arches (through every scan's
+        // view), not a scan to judge on its own: its holes and edges are by design.
+        if extra.role == "bite" {
+            continue;
+        }
         let results: Vec<(RunRecord, AnalyzerOutput)> = plugins
             .par_iter()
             .map(|p| {

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod arch;
+pub mod bite;
 pub mod defects;
 pub mod drags;
 pub mod eval;
@@ -90,6 +91,12 @@ pub struct Phantom {
 
 /// Generates a phantom.
 pub fn generate(spec: &PhantomSpec) -> Phantom {
+    generate_arch(spec, None)
+}
+
+/// Generates a phantom on a given arch form (drawn from the seed when `None`): the bite
+/// phantom makes its upper arch wider and deeper than its lower one, as real arches are.
+pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>) -> Phantom {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let jaw = spec.jaw.unwrap_or(if rng.random_bool(0.5) {
         Jaw::Upper
@@ -126,6 +133,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         Jaw::Upper => (rng.random_range(25.0..29.0), rng.random_range(36.0..42.0)),
         Jaw::Lower => (rng.random_range(22.0..26.0), rng.random_range(32.0..38.0)),
     };
+    let (half_width, depth) = shape.map_or((half_width, depth), |a| (a.half_width, a.depth));
     let curve = ArchCurve::new(half_width, depth, half_width * 1.6);
     let first = teeth.first().map_or(0.0, |t| t.s - t.md / 2.0);
     let last = teeth.last().map_or(0.0, |t| t.s + t.md / 2.0);
@@ -359,7 +367,12 @@ fn pick_missing(jaw: Jaw, positions: u8, rng: &mut impl Rng) -> Vec<u8> {
 }
 
 /// Gaussian noise along the normals (Box–Muller), `sigma` mm RMS.
-fn add_noise(positions: &mut [[f32; 3]], normals: &[[f32; 3]], sigma: f32, rng: &mut impl Rng) {
+pub(crate) fn add_noise(
+    positions: &mut [[f32; 3]],
+    normals: &[[f32; 3]],
+    sigma: f32,
+    rng: &mut impl Rng,
+) {
     for (p, n) in positions.iter_mut().zip(normals) {
         let (u1, u2): (f32, f32) = (rng.random_range(f32::EPSILON..1.0), rng.random());
         let g = (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos() * sigma;
@@ -369,7 +382,7 @@ fn add_noise(positions: &mut [[f32; 3]], normals: &[[f32; 3]], sigma: f32, rng: 
 
 /// Canonical → scan coordinates: the upper jaw turned teeth-down (a half turn about Y), then
 /// a uniformly random rotation and a translation of up to 30 mm.
-fn pose_for(jaw: Jaw, random: bool, rng: &mut impl Rng) -> nalgebra::Isometry3<f32> {
+pub(crate) fn pose_for(jaw: Jaw, random: bool, rng: &mut impl Rng) -> nalgebra::Isometry3<f32> {
     use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
     let turn = match jaw {
         Jaw::Upper => UnitQuaternion::from_axis_angle(&Vector3::y_axis(), std::f32::consts::PI),

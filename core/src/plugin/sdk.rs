@@ -70,6 +70,11 @@ impl<'i, 'a> Context<'i, 'a> {
         }
     }
 
+    /// The index of the scan under analysis among [`Context::scans`].
+    pub fn scan_index(&self) -> usize {
+        (self.input.scan_index as usize).min(self.input.scans.len().saturating_sub(1))
+    }
+
     /// Every scan of the case (including this one).
     pub fn scans(&self) -> impl Iterator<Item = ScanRef<'i, 'a>> + 'i {
         self.input
