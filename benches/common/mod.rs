@@ -26,8 +26,20 @@ pub fn plugin_library(name: &str) -> PathBuf {
 pub fn bench_analyzer(
     c: &mut criterion::Criterion,
     crate_name: &str,
-    (group, name): (&str, &str),
+    names: (&str, &str),
     scan: &imprint_core::scan::Scan,
+    case: &imprint_host::case::CaseFile,
+) {
+    bench_case(c, crate_name, names, std::slice::from_ref(scan), case);
+}
+
+/// [`bench_analyzer`] on a case of several scans (e.g. two arches and a bite record).
+#[allow(dead_code)] // Not every bench uses it.
+pub fn bench_case(
+    c: &mut criterion::Criterion,
+    crate_name: &str,
+    (group, name): (&str, &str),
+    scans: &[imprint_core::scan::Scan],
     case: &imprint_host::case::CaseFile,
 ) {
     use imprint_host::run::{parameters, run_plugins};
@@ -36,7 +48,10 @@ pub fn bench_analyzer(
         eprintln!("skipped: build the workspace first (cargo build --release --workspace)");
         return;
     }
-    let derived = vec![imprint_core::derived::DerivedData::new(scan)];
+    let derived: Vec<_> = scans
+        .iter()
+        .map(imprint_core::derived::DerivedData::new)
+        .collect();
     let (loaded, _) = imprint_host::plugins::load_all(&[library]);
     let params = parameters(&loaded, &[]).expect("params");
     // The derived data the analyzer needs, once, outside the timing.

@@ -515,28 +515,10 @@ fn bite_spec(
         spec.tight_clearance = false;
     }
     if let Some(text) = misregister {
-        let bad = |why: String| {
-            exit::Coded::new(
-                exit::USAGE,
-                std::io::Error::other(format!("--misregister {text}: {why}")),
-            )
-        };
-        let numbers: Vec<f32> = text
-            .split(',')
-            .map(|n| {
-                n.trim()
-                    .parse::<f32>()
-                    .map_err(|e| bad(format!("{n}: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
-        if numbers.is_empty() || numbers.len() > 2 || numbers.iter().any(|n| !n.is_finite()) {
-            return Err(bad("expected SHIFT_MM or SHIFT_MM,ROTATION_DEG".into()).into());
-        }
-        spec.misregistration = Some(Motion::of_size(
-            seed,
-            numbers[0],
-            numbers.get(1).copied().unwrap_or(0.0),
-        ));
+        spec.misregistration =
+            Some(Motion::parse(seed, text).map_err(|e| {
+                exit::Coded::new(exit::USAGE, std::io::Error::other(format!("--{e}")))
+            })?);
     }
     Ok(spec)
 }

@@ -7,6 +7,8 @@ use crate::case::{
 };
 use crate::run::{report_for, Loaded};
 use imprint_core::derived::DerivedData;
+use imprint_phantom::bite::{generate_bite, BitePhantom, BiteSpec};
+use imprint_phantom::bitescore::{score_bite, BiteScore, BiteSuiteScore};
 use imprint_phantom::eval::{score, Score};
 use imprint_phantom::mapscore::{score_map, MapScore, MapSuiteScore};
 use imprint_phantom::suite::{aggregate, margins_by_group, SuiteScore, SuiteSpec};
@@ -54,9 +56,60 @@ pub fn run_suite(
     }
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
     let mut total = aggregate(&all);
-    total.tooth_map = Some(MapSuiteScore::of(&maps));
+    let bites = spec.bite_cases();
+    if !bites.is_empty() {
+        let each: Vec<(String, BiteScore)> = bites
+            .iter()
+            .map(|(g, b)| (g.clone(), run_bite_case(b, spec.labels, loaded, threads)))
+            .collect();
+        let all: Vec<BiteScore> = each.iter().map(|(_, s)| s.clone()).collect();
+        total.bite = Some(BiteSuiteScore::of(&all));
+        for group in &spec.bite_groups {
+            let mine: Vec<BiteScore> = each
+                .iter()
+                .filter(|(g, _)| *g == group.name)
+                .map(|(_, s)| s.clone())
+                .collect();
+            total
+                .bite_by_group
+                .insert(group.name.clone(), BiteSuiteScore::of(&mine));
+        }
+    }
+    total.tooth_map = (!maps.is_empty()).then(|| MapSuiteScore::of(&maps));
     total.margins_by_group = margins_by_group(scores.iter().map(|(g, _, s)| (g.as_str(), s)));
     (scores, total)
+}
+
+/// Generates one bite case, analyzes its three scans together as `imprint analyze` would,
+/// and scores the report.
+pub fn run_bite_case(
+    spec: &BiteSpec,
+    labels: bool,
+    loaded: &Loaded<'_>,
+    threads: usize,
+) -> BiteScore {
+    let phantom = generate_bite(spec);
+    let report = analyze_bite_case(&phantom, labels, loaded, threads);
+    score_bite(&phantom, &report.findings)
+}
+
+/// The report on a bite phantom's scans (labels withheld unless `labels`).
+pub fn analyze_bite_case(
+    phantom: &BitePhantom,
+    labels: bool,
+    loaded: &Loaded<'_>,
+    threads: usize,
+) -> crate::report::Report {
+    let case: CaseFile = serde_json::from_value(phantom.case_json()).unwrap_or_default();
+    let mut scans: Vec<(imprint_core::Scan, String)> = [&phantom.upper, &phantom.lower]
+        .into_iter()
+        .chain(phantom.bite.as_ref())
+        .map(|s| (s.clone(), String::new()))
+        .collect();
+    if !labels {
+        scans.iter_mut().for_each(|(s, _)| s.labels = None);
+    }
+    report_for(&scans, Some(&case), loaded, threads)
 }
 
 /// The tooth map of the phantom estimated from its geometry alone (its labels withheld),

@@ -122,6 +122,28 @@ impl Motion {
         }
     }
 
+    /// Parses `SHIFT_MM[,ROTATION_DEG]` into a motion with directions drawn from `seed`.
+    pub fn parse(seed: u64, text: &str) -> Result<Self, String> {
+        let numbers: Vec<f32> = text
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse::<f32>()
+                    .map_err(|e| format!("misregister `{text}`: `{n}`: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        if numbers.len() > 2 || numbers.iter().any(|n| !n.is_finite() || *n < 0.0) {
+            return Err(format!(
+                "misregister `{text}`: expected SHIFT_MM or SHIFT_MM,ROTATION_DEG (non-negative)"
+            ));
+        }
+        Ok(Self::of_size(
+            seed,
+            numbers[0],
+            numbers.get(1).copied().unwrap_or(0.0),
+        ))
+    }
+
     /// As an isometry about `center`.
     pub fn isometry(&self, center: [f32; 3]) -> Isometry3<f32> {
         let axis = Vector3::from(self.axis);

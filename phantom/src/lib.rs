@@ -15,6 +15,7 @@
 
 pub mod arch;
 pub mod bite;
+pub mod bitescore;
 pub mod defects;
 pub mod drags;
 pub mod eval;

@@ -34,6 +34,59 @@ fn random() -> String {
     "random".into()
 }
 
+/// One group of bite cases (upper and lower arches in occlusion with a bite record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BiteGroup {
+    /// What the group is for.
+    pub name: String,
+    /// First seed.
+    pub first_seed: u64,
+    /// How many consecutive seeds.
+    pub count: u64,
+    /// `random` (record, misregistration and preparation drawn from the seed), `buccal`,
+    /// `wax` or `none` (then correct bites, unless `misregister` is given).
+    #[serde(default = "random")]
+    pub record: String,
+    /// Misregister every case by `SHIFT_MM[,ROTATION_DEG]` (directions from the seed).
+    #[serde(default)]
+    pub misregister: Option<String>,
+    /// Approximate triangles per arch, when not the suite's.
+    #[serde(default)]
+    pub triangles: Option<usize>,
+}
+
+impl BiteGroup {
+    /// The spec of the case with `seed`.
+    pub fn spec(&self, seed: u64, triangles: usize) -> Result<crate::bite::BiteSpec, String> {
+        use crate::bite::{BiteRecord, BiteSpec, Motion};
+        let mut spec = BiteSpec::random(seed, self.triangles.unwrap_or(triangles));
+        let fixed = match self.record.as_str() {
+            "random" => None,
+            "buccal" => Some(BiteRecord::Buccal),
+            "wax" => Some(BiteRecord::Wax),
+            "none" => Some(BiteRecord::None),
+            other => {
+                return Err(format!(
+                    "bite group `{}`: record `{other}` (random, buccal, wax or none)",
+                    self.name
+                ))
+            }
+        };
+        if let Some(record) = fixed {
+            spec.record = record;
+            spec.misregistration = None;
+        }
+        if let Some(text) = &self.misregister {
+            spec.misregistration = Some(
+                Motion::parse(seed, text)
+                    .map_err(|e| format!("bite group `{}`: {e}", self.name))?,
+            );
+        }
+        Ok(spec)
+    }
+}
+
 /// A suite file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,8 +98,11 @@ pub struct SuiteSpec {
     #[serde(default)]
     pub labels: bool,
     /// The groups.
-    #[serde(rename = "group")]
+    #[serde(rename = "group", default)]
     pub groups: Vec<Group>,
+    /// The bite groups.
+    #[serde(rename = "bite_group", default)]
+    pub bite_groups: Vec<BiteGroup>,
 }
 
 impl SuiteSpec {
@@ -57,7 +113,22 @@ impl SuiteSpec {
             DefectMix::parse(&g.defects)
                 .map_err(|e| format!("group `{}`: defects: {e}", g.name))?;
         }
+        for g in &spec.bite_groups {
+            g.spec(g.first_seed, spec.triangles)?;
+        }
         Ok(spec)
+    }
+
+    /// Every bite case of the suite, with its group's name.
+    pub fn bite_cases(&self) -> Vec<(String, crate::bite::BiteSpec)> {
+        self.bite_groups
+            .iter()
+            .flat_map(|g| {
+                (g.first_seed..g.first_seed + g.count).filter_map(move |seed| {
+                    Some((g.name.clone(), g.spec(seed, self.triangles).ok()?))
+                })
+            })
+            .collect()
     }
 
     /// Every phantom of the suite, with its group's name.
@@ -101,6 +172,12 @@ pub struct SuiteScore {
     /// The tooth map against the truth (labels withheld), when it was scored.
     #[serde(default)]
     pub tooth_map: Option<crate::mapscore::MapSuiteScore>,
+    /// The bite cases, when the suite has any.
+    #[serde(default)]
+    pub bite: Option<crate::bitescore::BiteSuiteScore>,
+    /// The bite cases of each bite group.
+    #[serde(default)]
+    pub bite_by_group: BTreeMap<String, crate::bitescore::BiteSuiteScore>,
     /// Margin scores of each group that has prepared teeth (groups differ in form and
     /// resolution, so their figures mean more apart than summed).
     #[serde(default)]
@@ -220,6 +297,8 @@ pub fn aggregate(scores: &[Score]) -> SuiteScore {
         }),
         decision_confusion: confusion,
         tooth_map: None,
+        bite: None,
+        bite_by_group: BTreeMap::new(),
         margins_by_group: BTreeMap::new(),
     }
 }
@@ -253,6 +332,12 @@ impl SuiteScore {
         }
         if let Some(m) = &self.tooth_map {
             s.push_str(&m.to_text());
+        }
+        if let Some(b) = &self.bite {
+            s.push_str(&b.to_text());
+        }
+        for (group, b) in &self.bite_by_group {
+            let _ = write!(s, "  [{group}] {}", b.to_text());
         }
         s
     }

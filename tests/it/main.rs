@@ -1,6 +1,7 @@
 //! Workspace-level integration tests, in one binary to keep CI linking cheap.
 
 mod batch;
+mod bite;
 mod conformance;
 mod cplugin;
 mod derived;

@@ -35,7 +35,7 @@ pub struct Fit {
     pub rms_mm: f64,
     /// Pairs in the final, tightest stage.
     pub pairs: usize,
-    /// The last update moved no sample more than 1 µm.
+    /// The last update moved no sample more than 5 µm.
     pub converged: bool,
     /// Smallest over largest eigenvalue of the normal equations (rotation scaled by the
     /// samples' radius): near 0 when the record leaves a motion unconstrained.
@@ -49,6 +49,10 @@ pub struct Fit {
 const STAGES: [f64; 4] = [2.0, 1.0, 0.5, 0.25];
 /// Iterations per stage at most.
 const ITERATIONS: usize = 20;
+/// A fit has converged when an update moves no sample farther than this, mm: far below the
+/// decisions made on it (0.15 mm), and above the few-µm cycles that a pair entering and
+/// leaving the trimmed set can cause.
+const CONVERGED_MM: f64 = 0.005;
 /// Normals must agree to within ~53° (|cos| ≥ 0.6).
 const NORMAL_AGREEMENT: f64 = 0.6;
 
@@ -59,7 +63,7 @@ pub fn register(samples: &[Sample], target: &dyn Target, start: Isometry3<f64>) 
         .par_iter()
         .filter(|s| {
             let (p, _) = moved(&start, s);
-            target.closest(to32(&p), STAGES[0] as f32 + 1.0).is_some()
+            target.closest(to32(&p), STAGES[0] as f32 + 0.25).is_some()
         })
         .copied()
         .collect();
@@ -90,7 +94,7 @@ pub fn register(samples: &[Sample], target: &dyn Target, start: Isometry3<f64>) 
             fit.rms_mm = step.rms;
             fit.conditioning = step.conditioning;
             let moved = step.max_motion(samples, &transform);
-            if moved < 1e-3 {
+            if moved < CONVERGED_MM {
                 fit.converged = last;
                 break;
             }

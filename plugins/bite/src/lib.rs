@@ -286,7 +286,7 @@ fn lower_findings(
         &teeth,
         arches.upper,
         &registration.lower_to_upper,
-        3.0,
+        FIELD_REACH,
     );
     let areas = vertex_areas(
         lower.positions().len(),
@@ -319,7 +319,7 @@ fn lower_findings(
             Severity::Major,
             centroid(lower),
             0.0,
-            "Bite: no lower tooth comes within 3 mm of the upper arch as the scans are placed, so the arches are not in occlusion and the relation cannot be judged; export the arches in their bite relation or add a bite record.".into(),
+            "Bite: no lower tooth comes within 1 mm of the upper arch as the scans are placed, so the arches are not in occlusion and the relation cannot be judged; export the arches in their bite relation or add a bite record.".into(),
         ));
         return out;
     }
@@ -402,6 +402,10 @@ fn summary(
     f.metrics = metrics;
     f
 }
+
+/// How far the distance field reaches, mm: contacts, penetrations and open sides are all
+/// decided within it, and a shorter reach keeps each closest-point query cheap.
+const FIELD_REACH: f32 = 1.0;
 
 /// A contact smaller than this is noise, mm².
 const MIN_CONTACT_AREA: f32 = 0.05;
@@ -556,7 +560,7 @@ fn open_sides(
                 Some(*l),
             ),
             None => (
-                format!("No posterior contact on the patient's {side}: no upper tooth within 3 mm of the lower premolars and molars."),
+                format!("No posterior contact on the patient's {side}: no upper tooth within {FIELD_REACH} mm of the lower premolars and molars. Either the bite was recorded open on this side or the relation is wrong; restorations here would be made out of occlusion."),
                 [0.0; 3],
                 None,
             ),
