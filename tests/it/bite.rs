@@ -230,3 +230,38 @@ fn cli_names_a_bad_misregistration() {
         "{stderr}"
     );
 }
+
+/// The real intraoral pair in `../shared/scans` was exported each arch in its own frame
+/// (both with the teeth towards +Y): the analyzer must say the arches are not in their bite
+/// relation rather than report their overlap tooth by tooth.
+#[test]
+fn real_arches_exported_in_separate_frames_are_not_judged_as_a_bite() {
+    let Some(dir) = crate::support::shared_scans() else {
+        return;
+    };
+    let pair = dir.join("real/iosseg_fasttgcn");
+    let (upper, lower) = (pair.join("001_U.ply"), pair.join("001_L.ply"));
+    if !upper.exists() || !lower.exists() {
+        eprintln!("skipped: no IOSSeg pair in {}", pair.display());
+        return;
+    }
+    let case = serde_json::json!({
+        "scans": [{"path": "001_U.ply", "role": "upper"}, {"path": "001_L.ply", "role": "lower"}],
+        "scanned": "intraoral",
+    });
+    let case: imprint_host::case::CaseFile =
+        serde_json::from_value(case).unwrap_or_else(|e| panic!("{e}"));
+    let scans: Vec<(imprint_core::Scan, String)> = [upper, lower]
+        .iter()
+        .map(|p| {
+            (
+                imprint_core::io::load(p).unwrap_or_else(|e| panic!("{e}")),
+                String::new(),
+            )
+        })
+        .collect();
+    let report = with_bite(|loaded| imprint_host::run::report_for(&scans, Some(&case), loaded, 2));
+    let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&FindingKind::BiteUnstable), "{kinds:?}");
+    assert!(!kinds.contains(&FindingKind::BitePenetration), "{kinds:?}");
+}

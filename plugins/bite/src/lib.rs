@@ -313,16 +313,17 @@ fn lower_findings(
     );
     let mut out = vec![summary(arches, registration, &pairs, &measured, &probes)];
     out.extend(misregistration(arches, registration, settings));
-    if probes.is_empty() {
+    if let Some(why) = not_in_occlusion(arches, registration, &probes) {
         out.push(finding(
             FindingKind::BiteUnstable,
             Severity::Major,
             centroid(lower),
             0.0,
-            "Bite: no lower tooth comes within 1 mm of the upper arch as the scans are placed, so the arches are not in occlusion and the relation cannot be judged; export the arches in their bite relation or add a bite record.".into(),
+            format!("Bite: {why}, so the arches are not in their bite relation and it cannot be judged; export the arches articulated (in their bite relation) or add a bite record."),
         ));
         return out;
     }
+    out.extend(penetration_findings(&pairs, settings));
     out.extend(contact_findings(&pairs, prepared, settings));
     out.extend(open_sides(&pairs, tooth, prepared));
     out.extend(clearance_findings(&measured, settings));
@@ -472,23 +473,89 @@ fn misregistration(
     Some(f)
 }
 
-/// Contacts (information) and implausible inter-penetration, per tooth pair.
-fn contact_findings(
+/// Why the arches, as placed, cannot be in occlusion: nothing near, or not facing each
+/// other (each exported in its own frame, teeth the same way up).
+fn not_in_occlusion(
+    arches: &Arches<'_, '_>,
+    registration: &Registration,
+    probes: &[Probe],
+) -> Option<String> {
+    if probes.is_empty() {
+        return Some(format!(
+            "no lower tooth comes within {FIELD_REACH} mm of the upper arch as the scans are placed"
+        ));
+    }
+    let direction = |scan: &ScanRef<'_, '_>| {
+        let d = scan.tooth_map()["frame"]["occlusal"].as_array()?.clone();
+        let v: Vec<f64> = d.iter().filter_map(serde_json::Value::as_f64).collect();
+        (v.len() == 3).then(|| nalgebra::Vector3::new(v[0], v[1], v[2]))
+    };
+    let (up, low) = (direction(&arches.upper)?, direction(&arches.lower)?);
+    let low = registration.lower_to_upper.rotation * low;
+    let angle = up.angle(&low).to_degrees();
+    // Teeth in occlusion face each other (~180°); the estimate is good to a few degrees.
+    (angle < 120.0).then(|| {
+        format!("the arches' occlusal surfaces face {angle:.0}° apart where teeth in occlusion face each other (180°): the scans were exported each in its own frame")
+    })
+}
+
+/// More overlapping tooth pairs than this are one finding for the whole arch.
+const MAX_PAIR_FINDINGS: usize = 4;
+
+/// Implausible inter-penetration: per tooth pair, or one finding when many pairs overlap
+/// (the relation as a whole is wrong, and a list of pairs would drown the report).
+fn penetration_findings(
     pairs: &BTreeMap<(u8, u8), PairStats>,
-    prepared: &[u8],
     settings: &Settings,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (&(lower, upper), s) in pairs {
-        let centre = s.center.map(|c| c as f32);
-        if s.deep_area >= MIN_CONTACT_AREA {
+    let deep: Vec<(&(u8, u8), &PairStats)> = pairs
+        .iter()
+        .filter(|(_, s)| s.deep_area >= MIN_CONTACT_AREA)
+        .collect();
+    let why = "more than tooth mobility and scan error explain, so the bite relation (or a cusp on one of the scans) is wrong; check the bite before the restoration's occlusion is set";
+    if deep.len() > MAX_PAIR_FINDINGS {
+        let Some(((lower, upper), worst)) = deep
+            .iter()
+            .min_by(|a, b| a.1.closest.total_cmp(&b.1.closest))
+        else {
+            return Vec::new();
+        };
+        let area: f32 = deep.iter().map(|(_, s)| s.deep_area).sum();
+        let list: Vec<String> = deep.iter().map(|((l, u), _)| format!("{l}/{u}")).collect();
+        let mut f = finding(
+            FindingKind::BitePenetration,
+            Severity::Major,
+            worst.center.map(|c| c as f32),
+            area.sqrt(),
+            format!(
+                "{} tooth pairs overlap deeper than {:.1} mm ({}; {area:.0} mm² in all, deepest {:.2} mm at {lower}/{upper}): {why}.",
+                deep.len(),
+                settings.penetration,
+                list.join(", "),
+                -worst.closest
+            ),
+        );
+        f.tooth = Some(*lower);
+        f.vertices = deep
+            .iter()
+            .flat_map(|(_, s)| s.contact_vertices.iter().copied())
+            .collect();
+        f.metrics
+            .insert("depth_mm".into(), f64::from(-worst.closest));
+        f.metrics.insert("area_mm2".into(), f64::from(area));
+        f.metrics.insert("pairs".into(), deep.len() as f64);
+        f.metrics.insert("opposing".into(), f64::from(*upper));
+        return vec![f];
+    }
+    deep.into_iter()
+        .map(|(&(lower, upper), s)| {
             let mut f = finding(
                 FindingKind::BitePenetration,
                 Severity::Major,
-                centre,
+                s.center.map(|c| c as f32),
                 s.deep_area.sqrt(),
                 format!(
-                    "{lower} lies {:.2} mm inside {upper} ({:.1} mm² deeper than {:.1} mm): more than tooth mobility and scan error explain, so the bite relation (or a cusp on one of the scans) is wrong; check the bite before the restoration's occlusion is set.",
+                    "{lower} lies {:.2} mm inside {upper} ({:.1} mm² deeper than {:.1} mm): {why}.",
                     -s.closest, s.deep_area, settings.penetration
                 ),
             );
@@ -497,8 +564,21 @@ fn contact_findings(
             f.metrics.insert("depth_mm".into(), f64::from(-s.closest));
             f.metrics.insert("area_mm2".into(), f64::from(s.deep_area));
             f.metrics.insert("opposing".into(), f64::from(upper));
-            out.push(f);
-        } else if s.contact_area >= MIN_CONTACT_AREA {
+            f
+        })
+        .collect()
+}
+
+/// Contacts (information), per tooth pair that touches without overlapping too deep.
+fn contact_findings(
+    pairs: &BTreeMap<(u8, u8), PairStats>,
+    prepared: &[u8],
+    settings: &Settings,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (&(lower, upper), s) in pairs {
+        let centre = s.center.map(|c| c as f32);
+        if s.deep_area < MIN_CONTACT_AREA && s.contact_area >= MIN_CONTACT_AREA {
             let note = if prepared.contains(&lower) || prepared.contains(&upper) {
                 " (a prepared tooth: its crown will need this space)"
             } else {
