@@ -527,13 +527,9 @@ fn contacts(lower: &Scan, upper: &Scan, upper_bvh: &Bvh) -> Vec<TrueContact> {
 
 /// A third of the area of the triangles around each vertex.
 fn vertex_areas(scan: &Scan) -> Vec<f32> {
-    let mut areas = vec![0.0f32; scan.positions.len()];
-    for t in &scan.triangles {
-        let [a, b, c] = t.map(|i| Vector3::from(scan.positions[i as usize]));
-        let third = (b - a).cross(&(c - a)).norm() / 6.0;
-        t.iter().for_each(|&i| areas[i as usize] += third);
-    }
-    areas
+    let (_, areas) =
+        imprint_core::derived::face_normals_and_areas(&scan.positions, &scan.triangles);
+    imprint_core::derived::vertex_areas(scan.positions.len(), &scan.triangles, &areas)
 }
 
 /// The smallest distance from a lower tooth to the upper arch, mm.

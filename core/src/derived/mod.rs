@@ -24,7 +24,7 @@ mod topology;
 
 pub use bvh::{Bvh, BvhNode, ClosestPoint, RayHit};
 pub use curvature::Curvature;
-pub use normals::{face_normals_and_areas, vertex_normals};
+pub use normals::{face_normals_and_areas, vertex_areas, vertex_normals};
 pub use smooth::{laplacian_smooth, mean_edge_length};
 pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};
 

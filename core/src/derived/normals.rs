@@ -52,3 +52,22 @@ pub fn vertex_normals(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<[f3
     });
     acc
 }
+
+/// A third of each face's area to each of its vertices (the area a vertex stands for), mm².
+///
+/// ```
+/// use imprint_core::derived::vertex_areas;
+/// let a = vertex_areas(4, &[[0, 1, 2], [0, 2, 3]], &[0.6, 0.3]);
+/// assert!((a[0] - 0.3).abs() < 1e-6 && (a[1] - 0.2).abs() < 1e-6 && (a[3] - 0.1).abs() < 1e-6);
+/// ```
+pub fn vertex_areas(count: usize, triangles: &[[u32; 3]], face_areas: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0f32; count];
+    for (t, a) in triangles.iter().zip(face_areas) {
+        for &v in t {
+            if let Some(x) = out.get_mut(v as usize) {
+                *x += a / 3.0;
+            }
+        }
+    }
+    out
+}

@@ -117,16 +117,3 @@ pub fn per_pair(
     }
     pairs
 }
-
-/// A third of the area of the faces around each vertex, mm².
-pub fn vertex_areas(count: usize, triangles: &[[u32; 3]], face_areas: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; count];
-    for (t, a) in triangles.iter().zip(face_areas) {
-        for &v in t {
-            if let Some(o) = out.get_mut(v as usize) {
-                *o += a / 3.0;
-            }
-        }
-    }
-    out
-}

@@ -32,9 +32,9 @@
 pub mod field;
 pub mod icp;
 
-use field::{per_pair, probe, vertex_areas, PairStats, Probe};
+use field::{per_pair, probe, PairStats, Probe};
 use icp::{Fit, Sample, Target};
-use imprint_core::derived::DerivedKind;
+use imprint_core::derived::{vertex_areas, DerivedKind};
 use imprint_core::finding::{Finding, FindingKind, Severity};
 use imprint_core::plugin::sdk::{Analyzer, Context, ScanRef};
 use imprint_core::plugin::{Manifest, Parameter};

@@ -269,18 +269,7 @@ pub fn estimate_path(
     at(best.0, best.1)
 }
 
-/// A third of each face's area to each of its vertices.
-pub fn vertex_areas(count: usize, triangles: &[[u32; 3]], face_areas: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; count];
-    for (t, a) in triangles.iter().zip(face_areas) {
-        for &v in t {
-            if let Some(x) = out.get_mut(v as usize) {
-                *x += a / 3.0;
-            }
-        }
-    }
-    out
-}
+pub use imprint_core::derived::vertex_areas;
 
 #[cfg(test)]
 mod tests {
