@@ -1,18 +1,21 @@
 //! The checklist labs expect, from what the scans and the case can tell: terminal molars
-//! present, the teeth the chart expects present, every prepared tooth found, and the opposing
-//! arch and the bite supplied when the case needs them. Each missing item that matters for
+//! present, the teeth the chart expects present, every prepared tooth found, its contacts
+//! with the neighbouring teeth captured, and the opposing arch and the bite supplied when the
+//! case needs them. Each missing item that matters for
 //! what the case is for is also a `checklist_missing` finding, so it weighs in the fit risk.
 
 use crate::case::{CaseFile, Restoration, Role};
 use crate::locate::MapSummary;
 use imprint_core::finding::{Finding, FindingKind, MarginLine, Severity};
+use imprint_core::tooth::Region;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One checklist item.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Item {
-    /// `terminal_molars`, `expected_teeth`, `prepared_teeth`, `opposing_arch`, `bite`.
+    /// `terminal_molars`, `expected_teeth`, `prepared_teeth`, `contacts`, `opposing_arch`,
+    /// `bite`.
     pub item: String,
     /// `ok`, `missing`, `not_needed` or `unknown`.
     pub status: String,
@@ -36,6 +39,8 @@ pub struct Inputs<'a> {
     pub scans: &'a [(String, Option<&'a MapSummary>)],
     /// The margin lines traced.
     pub margin_lines: &'a [MarginLine],
+    /// The analyzers' findings, placed on teeth and surfaces.
+    pub findings: &'a [Finding],
 }
 
 /// The checklist, and a finding for each missing item that matters.
@@ -92,6 +97,7 @@ pub fn check(inputs: &Inputs<'_>) -> (Vec<Item>, Vec<Finding>) {
     if let Some(case) = inputs.case {
         items.extend(expected_teeth(case, inputs.scans));
         items.push(prepared_teeth(case, inputs.margin_lines));
+        items.extend(contacts(case, inputs, &mut findings));
         let (arch, bite) = opposing_and_bite(case, restoration, &mut findings);
         items.push(arch);
         items.push(bite);
@@ -184,6 +190,126 @@ fn prepared_teeth(case: &CaseFile, lines: &[MarginLine]) -> Item {
             ),
         )
     }
+}
+
+/// The teeth beside `tooth` along the arch, each with the surface of `tooth` that faces it
+/// and the surface of the neighbour that faces back (across the midline both are mesial).
+fn neighbours(tooth: u8) -> Vec<(u8, Region, Region)> {
+    let (quadrant, position) = (tooth / 10, tooth % 10);
+    let last = if quadrant <= 4 { 8 } else { 5 };
+    let mut out = Vec::new();
+    if position == 1 {
+        let across = match quadrant {
+            1 | 3 | 5 | 7 => quadrant + 1,
+            _ => quadrant - 1,
+        };
+        out.push((across * 10 + 1, Region::Mesial, Region::Mesial));
+    } else {
+        out.push((tooth - 1, Region::Mesial, Region::Distal));
+    }
+    if position < last {
+        out.push((tooth + 1, Region::Distal, Region::Mesial));
+    }
+    out
+}
+
+/// The contacts of each prepared tooth with its neighbours: each neighbour on the scans (or
+/// known to be missing: then there is no contact to capture), and no hole on either surface
+/// of the contact. The crown's proximal contacts are designed against these surfaces.
+fn contacts(case: &CaseFile, inputs: &Inputs<'_>, findings: &mut Vec<Finding>) -> Option<Item> {
+    use Restoration::*;
+    let needs = matches!(
+        case.restoration,
+        Some(Crown | Bridge | InlayOnlay | Implant)
+    );
+    if case.prepared_teeth.is_empty() || !needs {
+        return None;
+    }
+    let maps: Vec<&MapSummary> = inputs.scans.iter().filter_map(|(_, m)| *m).collect();
+    // Something stands beside the preparation on that side: any tooth past it in that
+    // direction, so that an estimated map's numbering slip is not taken for a missing tooth.
+    let present = |prep: u8, next: u8| {
+        maps.iter().any(|m| {
+            m.teeth
+                .iter()
+                .any(|x| x.fdi == next || past(prep, next, x.fdi))
+        })
+    };
+    let known_missing = |t: u8| {
+        maps.iter().any(|m| m.missing.contains(&t))
+            || case.chart.iter().any(|c| c.tooth == t && c.missing)
+    };
+    let holed = |t: u8, surface: Region| {
+        inputs.findings.iter().any(|f| {
+            matches!(f.kind, FindingKind::Hole | FindingKind::MarginHole)
+                && f.tooth == Some(t)
+                && f.surface == Some(surface)
+        })
+    };
+    let mut absent = Vec::new();
+    let mut holes = Vec::new();
+    for prep in &case.prepared_teeth {
+        for (next, own, theirs) in neighbours(prep.tooth) {
+            if known_missing(next) || prepared(case, next) {
+                continue;
+            }
+            if !present(prep.tooth, next) {
+                // Third molars are often never erupted or long extracted, without a note in
+                // the chart: a second molar's crown then has no distal contact.
+                if next % 10 == 8 {
+                    continue;
+                }
+                absent.push(format!("{next} (beside {})", prep.tooth));
+            } else if holed(next, theirs) || holed(prep.tooth, own) {
+                holes.push(format!("{}/{next}", prep.tooth));
+            }
+        }
+    }
+    if absent.is_empty() && holes.is_empty() {
+        return Some(item(
+            "contacts",
+            "ok",
+            "every prepared tooth's neighbours are on the scans, their contact surfaces whole"
+                .into(),
+        ));
+    }
+    let mut parts = Vec::new();
+    if !absent.is_empty() {
+        let detail = format!("not on the scans: {}", absent.join(", "));
+        findings.push(missing_finding(
+            0,
+            Severity::Major,
+            format!("Checklist: the neighbouring tooth {detail}; the crown's contact with it cannot be designed. Rescan so the arch reaches past the preparation, or mark the tooth missing in the chart."),
+        ));
+        parts.push(detail);
+    }
+    if !holes.is_empty() {
+        // The hole itself is already a finding; the item only records the consequence.
+        parts.push(format!("holes at the contact {}", holes.join(", ")));
+    }
+    Some(item("contacts", "missing", parts.join("; ")))
+}
+
+/// `other` lies past `prep` on the side of its neighbour `next`: further along the same
+/// quadrant, or (for a central incisor's neighbour across the midline) in that quadrant.
+fn past(prep: u8, next: u8, other: u8) -> bool {
+    if other / 10 != next / 10 {
+        return false;
+    }
+    if next / 10 != prep / 10 {
+        return true;
+    }
+    if next > prep {
+        other > prep
+    } else {
+        other < prep
+    }
+}
+
+/// The tooth is prepared too: the contact between two preparations is the lab's to make
+/// (two crowns or a bridge), not a surface to capture.
+fn prepared(case: &CaseFile, tooth: u8) -> bool {
+    case.prepared_teeth.iter().any(|p| p.tooth == tooth)
 }
 
 /// The opposing arch and the bite: needed for crowns, bridges, implants and dentures.

@@ -331,6 +331,7 @@ pub fn report_with(
         case,
         scans: &roles,
         margin_lines: &margin_lines,
+        findings: &findings,
     });
     findings.extend(missing);
     for (n, f) in findings.iter_mut().enumerate() {

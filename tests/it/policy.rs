@@ -292,6 +292,7 @@ fn the_checklist_names_what_a_crown_case_lacks() {
         case: Some(&c),
         scans: &scans,
         margin_lines: &[line],
+        findings: &[],
     });
     let status = |name: &str| {
         items
@@ -308,6 +309,7 @@ fn the_checklist_names_what_a_crown_case_lacks() {
         "{d}"
     );
     assert_eq!(status("prepared_teeth").0, "ok");
+    assert_eq!(status("contacts").0, "ok");
     assert_eq!(status("opposing_arch").0, "missing");
     assert_eq!(status("bite").0, "missing");
     // The opposing arch and the bite need review for a crown; a short arch is minor here.
@@ -329,12 +331,81 @@ fn the_checklist_names_what_a_crown_case_lacks() {
         case: Some(&aligner),
         scans: &scans,
         margin_lines: &[],
+        findings: &[],
     });
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].severity, Severity::Major);
     assert!(items
         .iter()
         .any(|i| i.item == "bite" && i.status == "not_needed"));
+}
+
+#[test]
+fn the_checklist_asks_for_each_preparations_contacts() {
+    use imprint_host::checklist::{check, Inputs};
+    use imprint_host::locate::{MapSummary, MapTooth};
+    let map = MapSummary {
+        source: "geometry".into(),
+        jaw: Some("lower".into()),
+        occlusal: None,
+        teeth: [31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45]
+            .map(|fdi| MapTooth {
+                fdi,
+                center: [0.0; 3],
+                confidence: 1.0,
+            })
+            .to_vec(),
+        missing: Vec::new(),
+        notes: Vec::new(),
+    };
+    let scans = [("lower".to_string(), Some(&map))];
+    let run = |json: serde_json::Value, found: &[Finding]| {
+        let c = case(json);
+        let (items, findings) = check(&Inputs {
+            case: Some(&c),
+            scans: &scans,
+            margin_lines: &[],
+            findings: found,
+        });
+        let item = items
+            .into_iter()
+            .find(|i| i.item == "contacts")
+            .unwrap_or_else(|| panic!("no contacts item"));
+        (item, findings)
+    };
+    let crown = |teeth: &[u8]| {
+        serde_json::json!({
+            "restoration": "crown",
+            "prepared_teeth": teeth.iter().map(|t| serde_json::json!({"tooth": t})).collect::<Vec<_>>(),
+            "scans": [{"path": "scan.stl", "role": "lower"}],
+        })
+    };
+    // 45's distal neighbour 46 is not on the scan: its contact cannot be designed.
+    let (item, findings) = run(crown(&[45]), &[]);
+    assert_eq!(item.status, "missing");
+    assert!(item.detail.contains("46 (beside 45)"), "{}", item.detail);
+    assert!(findings
+        .iter()
+        .any(|f| f.kind == FindingKind::ChecklistMissing
+            && f.severity == Severity::Major
+            && f.message.contains("46")));
+    // …unless the chart says 46 is gone (a span: no contact to capture).
+    let mut spanned = crown(&[45]);
+    spanned["chart"] = serde_json::json!([{"tooth": 46, "missing": true}]);
+    assert_eq!(run(spanned, &[]).0.status, "ok");
+    // A hole on 37's mesial surface is a hole in 36's distal contact; the hole is already a
+    // finding, so the item records it without a second one.
+    let mut hole = finding("F1", FindingKind::Hole, Severity::Major, Some(37), [0.0; 3]);
+    hole.surface = Some(Region::Mesial);
+    let (item, findings) = run(crown(&[36]), &[hole.clone()]);
+    assert_eq!(item.status, "missing");
+    assert!(item.detail.contains("36/37"), "{}", item.detail);
+    assert!(findings.iter().all(|f| !f.message.contains("37")));
+    // A hole on 37's distal surface does not touch the contact with 36.
+    hole.surface = Some(Region::Distal);
+    assert_eq!(run(crown(&[36]), &[hole]).0.status, "ok");
+    // Two neighbouring preparations: their contact is the lab's to make.
+    assert_eq!(run(crown(&[35, 36]), &[]).0.status, "ok");
 }
 
 #[test]
