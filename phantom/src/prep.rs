@@ -103,6 +103,16 @@ pub fn outline(t: &PlacedTooth) -> (f32, f32) {
     (t.md / 2.0 - INSET, t.bl / 2.0 - INSET)
 }
 
+/// How far outside a prepared tooth's finish line footprint point `(u, v)` lies, mm
+/// (negative inside), or `None` for a tooth that is not prepared.
+pub fn outside(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
+    t.prep.as_ref()?;
+    let (a, b) = outline(t);
+    let p = crate::surface::outline_exponent(t.fdi);
+    let r = ((u / a).abs().powf(p) + (v / b).abs().powf(p)).powf(1.0 / p);
+    Some((r - 1.0) * a.min(b))
+}
+
 /// Height of a prepared tooth at footprint point `(u, v)`, or `None` where the gingiva
 /// alone decides.
 pub fn height(t: &PlacedTooth, prep: &Prep, u: f32, v: f32) -> Option<f32> {

@@ -134,10 +134,15 @@ pub struct Sample {
 pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
     let g = gingiva(teeth, band, s, t);
     let mut best = (f32::NEG_INFINITY, 0u8);
-    for tooth in teeth
-        .iter()
-        .filter(|x| !x.missing && (x.s - s).abs() < x.md)
-    {
+    let near = || {
+        teeth
+            .iter()
+            .filter(|x| !x.missing && (x.s - s).abs() < x.md)
+    };
+    for tooth in near() {
+        if beyond_own_line(tooth, near(), s, t) {
+            continue;
+        }
         if let Some(h) = crown(tooth, s - tooth.s, t) {
             if h > best.0 {
                 best = (h, tooth.fdi);
@@ -151,6 +156,25 @@ pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
     // The crown owns the point once it stands clear of the gingival crease.
     let fdi = if best.0 > g + 0.05 { best.1 } else { 0 };
     Sample { z, fdi }
+}
+
+/// The point lies outside `tooth`'s finish line but nearer another preparation's: the
+/// gingiva there abuts the other line, and `tooth`'s collar or root must not rise over it
+/// (two preparations side by side share the interdental gingiva, each line keeping its own
+/// side, as in the mouth).
+fn beyond_own_line<'a>(
+    tooth: &PlacedTooth,
+    mut others: impl Iterator<Item = &'a PlacedTooth>,
+    s: f32,
+    t: f32,
+) -> bool {
+    let Some(d) = crate::prep::outside(tooth, s - tooth.s, t) else {
+        return false;
+    };
+    d > 0.0
+        && others.any(|o| {
+            o.fdi != tooth.fdi && crate::prep::outside(o, s - o.s, t).is_some_and(|e| e < d)
+        })
 }
 
 /// A triangulated domain grid: positions in the canonical frame, triangles, per-vertex FDI,
