@@ -167,6 +167,8 @@ struct Registration {
     fits: Option<(Fit, Fit)>,
     /// Why the record could not be used, when it could not.
     failure: Option<String>,
+    /// How far the relation moves the exported lower arch.
+    moved: Displacement,
 }
 
 /// Samples an arch for registration: about 8000 points spread over it.
@@ -189,6 +191,7 @@ fn register(arches: &Arches<'_, '_>, settings: &Settings) -> Registration {
             record: "none",
             fits: None,
             failure: None,
+            moved: Displacement::default(),
         };
     };
     let target = ScanTarget(bite);
@@ -202,15 +205,17 @@ fn register(arches: &Arches<'_, '_>, settings: &Settings) -> Registration {
     let failure = [("upper", &upper), ("lower", &lower)]
         .iter()
         .find_map(|(name, fit)| unstable(name, fit, settings));
+    let lower_to_upper = if failure.is_none() {
+        upper.transform.inverse() * lower.transform
+    } else {
+        Isometry3::identity()
+    };
     Registration {
-        lower_to_upper: if failure.is_none() {
-            upper.transform.inverse() * lower.transform
-        } else {
-            Isometry3::identity()
-        },
+        lower_to_upper,
         record,
         fits: Some((upper, lower)),
         failure,
+        moved: displacement(arches.lower, &lower_to_upper),
     }
 }
 
@@ -338,17 +343,8 @@ fn summary(
     clearances: &[Clearance],
     probes: &[Probe],
 ) -> Finding {
-    let correction = registration.lower_to_upper;
-    let (shift, angle, _) = displacement(arches.lower, &correction);
-    let mut metrics = BTreeMap::new();
-    let t = correction.translation.vector;
-    let r = correction.rotation.scaled_axis();
-    for (k, name) in ["x", "y", "z"].iter().enumerate() {
-        metrics.insert(format!("correction_t{name}_mm"), t[k]);
-        metrics.insert(format!("correction_r{name}_rad"), r[k]);
-    }
-    metrics.insert("shift_mm".into(), shift);
-    metrics.insert("rotation_deg".into(), angle);
+    let Displacement { shift, angle, .. } = registration.moved;
+    let mut metrics = correction_metrics(registration);
     let touching = pairs
         .values()
         .filter(|s| s.contact_area >= MIN_CONTACT_AREA)
@@ -411,9 +407,18 @@ const FIELD_REACH: f32 = 1.0;
 /// A contact smaller than this is noise, mm².
 const MIN_CONTACT_AREA: f32 = 0.05;
 
-/// The largest displacement of a lower tooth point under `motion` (mm), its rotation angle
-/// (degrees) and the point moved most.
-fn displacement(lower: ScanRef<'_, '_>, motion: &Isometry3<f64>) -> (f64, f64, Option<usize>) {
+/// How far a motion moves the lower teeth.
+#[derive(Debug, Clone, Copy, Default)]
+struct Displacement {
+    /// The largest displacement of a lower tooth point, mm.
+    shift: f64,
+    /// The rotation angle, degrees.
+    angle: f64,
+    /// The vertex moved most.
+    at: Option<usize>,
+}
+
+fn displacement(lower: ScanRef<'_, '_>, motion: &Isometry3<f64>) -> Displacement {
     let tooth = lower.tooth_of_vertex();
     let mut best = (0.0f64, None);
     for (v, p) in lower.positions().iter().enumerate().step_by(7) {
@@ -426,7 +431,27 @@ fn displacement(lower: ScanRef<'_, '_>, motion: &Isometry3<f64>) -> (f64, f64, O
             best = (d, Some(v));
         }
     }
-    (best.0, motion.rotation.angle().to_degrees(), best.1)
+    Displacement {
+        shift: best.0,
+        angle: motion.rotation.angle().to_degrees(),
+        at: best.1,
+    }
+}
+
+/// The correction that puts the exported lower arch in the recorded relation (translation,
+/// mm, and rotation vector, rad, in the lower scan's coordinates), and how far it moves it.
+fn correction_metrics(registration: &Registration) -> BTreeMap<String, f64> {
+    let correction = registration.lower_to_upper;
+    let t = correction.translation.vector;
+    let r = correction.rotation.scaled_axis();
+    let mut metrics = BTreeMap::new();
+    for (k, name) in ["x", "y", "z"].iter().enumerate() {
+        metrics.insert(format!("correction_t{name}_mm"), t[k]);
+        metrics.insert(format!("correction_r{name}_rad"), r[k]);
+    }
+    metrics.insert("shift_mm".into(), registration.moved.shift);
+    metrics.insert("rotation_deg".into(), registration.moved.angle);
+    metrics
 }
 
 fn misregistration(
@@ -444,7 +469,7 @@ fn misregistration(
         ));
     }
     registration.fits.as_ref()?;
-    let (shift, angle, at) = displacement(arches.lower, &registration.lower_to_upper);
+    let Displacement { shift, angle, at } = registration.moved;
     if shift < settings.mis_mm && angle < settings.mis_deg {
         return None;
     }
@@ -468,8 +493,7 @@ fn misregistration(
         ),
     );
     f.tooth = tooth;
-    f.metrics.insert("shift_mm".into(), shift);
-    f.metrics.insert("rotation_deg".into(), angle);
+    f.metrics = correction_metrics(registration);
     Some(f)
 }
 
