@@ -23,10 +23,17 @@ pub fn hints_for(case: &CaseFile, index: usize, path: &std::path::Path) -> MapHi
         .filter(|p| jaw.is_none() || Jaw::of_fdi(p.tooth) == jaw)
         .filter_map(|p| Some((p.tooth, p.margin.clone()?)))
         .collect();
+    let prepared = case
+        .prepared_teeth
+        .iter()
+        .map(|p| p.tooth)
+        .filter(|t| jaw.is_none() || Jaw::of_fdi(*t) == jaw)
+        .collect();
     MapHints {
         jaw,
         numbering: case.numbering,
         margins,
+        prepared,
     }
 }
 

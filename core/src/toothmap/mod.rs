@@ -60,6 +60,8 @@ pub struct MapHints {
     pub numbering: Numbering,
     /// Known finish lines: tooth and closed polyline, mm.
     pub margins: Vec<(u8, Vec<[f32; 3]>)>,
+    /// Teeth the case says are prepared: a reduced crown stands low, and is kept all the same.
+    pub prepared: Vec<u8>,
 }
 
 /// One tooth found on the scan.
@@ -523,6 +525,8 @@ fn from_geometry(
         .collect();
     if crowns_only(derived) {
         snap_to_components(derived, &mut fdi);
+    } else {
+        drop_low_ends(&mut fdi, &coords.h, &hints.prepared, &mut notes);
     }
     if hints.jaw.is_none() && layout.jaw_margin < 4.0 {
         notes.push(format!(
@@ -554,6 +558,46 @@ fn from_geometry(
         size_scale: Some(layout.scale),
         notes,
     })
+}
+
+/// A crown's top tenth stands higher than this against the occlusal plane, mm; a prepared
+/// molar's stands at about −0.7 to −1.7 on the phantoms, the gingival ridge past the last
+/// molar at −3.1 to −3.7.
+const LOWEST_CROWN_TOP: f32 = -2.5;
+
+/// Drops the last "tooth" of a quadrant when even its highest tenth lies below
+/// [`LOWEST_CROWN_TOP`]: the gingival ridge past the last molar, which the split took for
+/// one more tooth. A tooth the case says is prepared is kept, however low.
+fn drop_low_ends(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<String>) {
+    let present: std::collections::BTreeSet<u8> = fdi.iter().copied().filter(|&l| l != 0).collect();
+    let quadrants: std::collections::BTreeSet<u8> = present.iter().map(|t| t / 10).collect();
+    for q in quadrants {
+        let Some(&last) = present.iter().filter(|t| *t / 10 == q).max() else {
+            continue;
+        };
+        if prepared.contains(&last) {
+            continue;
+        }
+        let mut heights: Vec<f32> = fdi
+            .iter()
+            .zip(h)
+            .filter(|(l, _)| **l == last)
+            .map(|(_, h)| *h)
+            .collect();
+        if heights.is_empty() {
+            continue;
+        }
+        let k = (heights.len() * 9 / 10).min(heights.len() - 1);
+        let (_, top, _) = heights.select_nth_unstable_by(k, f32::total_cmp);
+        if *top >= LOWEST_CROWN_TOP {
+            continue;
+        }
+        fdi.iter_mut().filter(|l| **l == last).for_each(|l| *l = 0);
+        notes.push(format!(
+            "the last 'tooth' of quadrant {q} ({last}) stands no higher than the gingiva ({:.1} mm below the occlusal plane): taken as gingiva",
+            -*top
+        ));
+    }
 }
 
 /// Crowns only (a segmented export): each separate piece is one crown, so it takes the
