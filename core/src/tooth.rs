@@ -208,6 +208,39 @@ pub enum Region {
     Margin = 8,
 }
 
+/// The teeth beside `fdi` in its arch, each with the surface of `fdi` that faces it and the
+/// neighbour's surface that faces back (across the midline both are mesial).
+///
+/// ```
+/// use imprint_core::tooth::{neighbours, Region};
+/// assert_eq!(neighbours(36), [(35, Region::Mesial, Region::Distal), (37, Region::Distal, Region::Mesial)]);
+/// assert_eq!(neighbours(11)[0], (21, Region::Mesial, Region::Mesial));
+/// assert_eq!(neighbours(48).len(), 1);
+/// assert_eq!(neighbours(55).len(), 1);
+/// ```
+pub fn neighbours(fdi: u8) -> Vec<(u8, Region, Region)> {
+    if !is_fdi(fdi) {
+        return Vec::new();
+    }
+    let (quadrant, position) = (fdi / 10, fdi % 10);
+    let last = if quadrant <= 4 { 8 } else { 5 };
+    let mut out = Vec::new();
+    if position == 1 {
+        let across = if quadrant % 2 == 1 {
+            quadrant + 1
+        } else {
+            quadrant - 1
+        };
+        out.push((across * 10 + 1, Region::Mesial, Region::Mesial));
+    } else {
+        out.push((fdi - 1, Region::Mesial, Region::Distal));
+    }
+    if position < last {
+        out.push((fdi + 1, Region::Distal, Region::Mesial));
+    }
+    out
+}
+
 impl Region {
     /// Every region, by code.
     pub const ALL: [Region; 9] = [

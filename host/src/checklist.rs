@@ -7,7 +7,7 @@
 use crate::case::{CaseFile, Restoration, Role};
 use crate::locate::MapSummary;
 use imprint_core::finding::{Finding, FindingKind, MarginLine, Severity};
-use imprint_core::tooth::Region;
+use imprint_core::tooth::{neighbours, Region};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -190,27 +190,6 @@ fn prepared_teeth(case: &CaseFile, lines: &[MarginLine]) -> Item {
             ),
         )
     }
-}
-
-/// The teeth beside `tooth` along the arch, each with the surface of `tooth` that faces it
-/// and the surface of the neighbour that faces back (across the midline both are mesial).
-fn neighbours(tooth: u8) -> Vec<(u8, Region, Region)> {
-    let (quadrant, position) = (tooth / 10, tooth % 10);
-    let last = if quadrant <= 4 { 8 } else { 5 };
-    let mut out = Vec::new();
-    if position == 1 {
-        let across = match quadrant {
-            1 | 3 | 5 | 7 => quadrant + 1,
-            _ => quadrant - 1,
-        };
-        out.push((across * 10 + 1, Region::Mesial, Region::Mesial));
-    } else {
-        out.push((tooth - 1, Region::Mesial, Region::Distal));
-    }
-    if position < last {
-        out.push((tooth + 1, Region::Distal, Region::Mesial));
-    }
-    out
 }
 
 /// The contacts of each prepared tooth with its neighbours: each neighbour on the scans (or

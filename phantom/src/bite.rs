@@ -295,7 +295,7 @@ pub fn generate_bite(spec: &BiteSpec) -> BitePhantom {
         let in_scan = pose * iso * pose.inverse();
         TrueMotion {
             motion: m,
-            matrix: matrix_rows(&in_scan),
+            matrix: crate::truth::matrix_rows(&in_scan),
             max_displacement_mm: max,
         }
     });
@@ -677,12 +677,6 @@ fn record(parts: &[(&Scan, Vec<bool>, bool)], rng: &mut impl Rng) -> Option<Scan
     crate::add_noise(&mut positions, &normals, 0.008, rng);
     // Empty only if the arches never come near each other: then there is no record.
     Scan::new(positions, triangles).ok()
-}
-
-/// A rigid motion as a row-major 4×4 matrix.
-pub fn matrix_rows(iso: &Isometry3<f32>) -> [[f32; 4]; 4] {
-    let m = iso.to_homogeneous();
-    std::array::from_fn(|r| std::array::from_fn(|c| m[(r, c)]))
 }
 
 impl BitePhantom {

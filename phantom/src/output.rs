@@ -134,13 +134,12 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         // The impression is the negative: the same surface, turned inside out.
         scan.reverse_winding();
     }
-    let matrix = pose.to_homogeneous();
     let truth = Truth {
         schema: "imprint.truth/1".into(),
         seed: spec.seed,
         jaw,
         scanned: imprint_core::util::serde_name(&spec.scanned),
-        pose: std::array::from_fn(|r| std::array::from_fn(|c| matrix[(r, c)])),
+        pose: crate::truth::matrix_rows(&pose),
         occlusal: [occlusal.x, occlusal.y, occlusal.z],
         arch: Some(arch),
         teeth,

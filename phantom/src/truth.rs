@@ -148,3 +148,9 @@ impl Truth {
         }
     }
 }
+
+/// A rigid motion as a row-major 4×4 matrix, as the truth records poses and motions.
+pub fn matrix_rows(iso: &nalgebra::Isometry3<f32>) -> [[f32; 4]; 4] {
+    let m = iso.to_homogeneous();
+    std::array::from_fn(|r| std::array::from_fn(|c| m[(r, c)]))
+}

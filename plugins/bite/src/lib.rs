@@ -316,13 +316,14 @@ fn lower_findings(
         &registration.lower_to_upper,
         &lower_preps,
     );
-    let mut out = vec![summary(arches, registration, &pairs, &measured, &probes)];
-    out.extend(misregistration(arches, registration, settings));
+    let centre = centroid(lower);
+    let mut out = vec![summary(registration, &pairs, &measured, &probes, centre)];
+    out.extend(misregistration(arches, registration, settings, centre));
     if let Some(why) = not_in_occlusion(arches, registration, &probes) {
-        out.push(finding(
+        out.push(Finding::new(
             FindingKind::BiteUnstable,
             Severity::Major,
-            centroid(lower),
+            centre,
             0.0,
             format!("Bite: {why}, so the arches are not in their bite relation and it cannot be judged; export the arches articulated (in their bite relation) or add a bite record."),
         ));
@@ -337,11 +338,11 @@ fn lower_findings(
 
 /// The information finding: how the bite was registered and what it shows.
 fn summary(
-    arches: &Arches<'_, '_>,
     registration: &Registration,
     pairs: &BTreeMap<(u8, u8), PairStats>,
     clearances: &[Clearance],
     probes: &[Probe],
+    centre: [f32; 3],
 ) -> Finding {
     let Displacement { shift, angle, .. } = registration.moved;
     let mut metrics = correction_metrics(registration);
@@ -389,10 +390,10 @@ fn summary(
             format!(" ({})", list.join(", "))
         }
     );
-    let mut f = finding(
+    let mut f = Finding::new(
         FindingKind::BiteRegistration,
         Severity::Info,
-        centroid(arches.lower),
+        centre,
         0.0,
         message,
     );
@@ -458,12 +459,13 @@ fn misregistration(
     arches: &Arches<'_, '_>,
     registration: &Registration,
     settings: &Settings,
+    centre: [f32; 3],
 ) -> Option<Finding> {
     if let Some(why) = &registration.failure {
-        return Some(finding(
+        return Some(Finding::new(
             FindingKind::BiteUnstable,
             Severity::Major,
-            centroid(arches.lower),
+            centre,
             0.0,
             format!("Bite record unusable: {why}. The arches are judged as exported; check or retake the bite record."),
         ));
@@ -476,12 +478,8 @@ fn misregistration(
     let lower = arches.lower;
     let v = at.unwrap_or(0);
     let tooth = lower.tooth_of_vertex().get(v).copied().filter(|&t| t != 0);
-    let centre = lower
-        .positions()
-        .get(v)
-        .copied()
-        .unwrap_or_else(|| centroid(lower));
-    let mut f = finding(
+    let centre = lower.positions().get(v).copied().unwrap_or(centre);
+    let mut f = Finding::new(
         FindingKind::BiteMisregistration,
         Severity::Major,
         centre,
@@ -546,7 +544,7 @@ fn penetration_findings(
         };
         let area: f32 = deep.iter().map(|(_, s)| s.deep_area).sum();
         let list: Vec<String> = deep.iter().map(|((l, u), _)| format!("{l}/{u}")).collect();
-        let mut f = finding(
+        let mut f = Finding::new(
             FindingKind::BitePenetration,
             Severity::Major,
             worst.center.map(|c| c as f32),
@@ -573,7 +571,7 @@ fn penetration_findings(
     }
     deep.into_iter()
         .map(|(&(lower, upper), s)| {
-            let mut f = finding(
+            let mut f = Finding::new(
                 FindingKind::BitePenetration,
                 Severity::Major,
                 s.center.map(|c| c as f32),
@@ -608,7 +606,7 @@ fn contact_findings(
             } else {
                 ""
             };
-            let mut f = finding(
+            let mut f = Finding::new(
                 FindingKind::BiteContact,
                 Severity::Info,
                 centre,
@@ -669,7 +667,7 @@ fn open_sides(
                 None,
             ),
         };
-        let mut f = finding(FindingKind::BiteOpen, Severity::Major, centre, 0.0, message);
+        let mut f = Finding::new(FindingKind::BiteOpen, Severity::Major, centre, 0.0, message);
         f.tooth = lower;
         out.push(f);
     }
@@ -736,7 +734,7 @@ fn clearance_findings(measured: &[Clearance], settings: &Settings) -> Vec<Findin
             } else {
                 c.opposing.to_string()
             };
-            let mut f = finding(
+            let mut f = Finding::new(
                 FindingKind::BiteClearance,
                 Severity::Major,
                 c.at,
@@ -752,16 +750,6 @@ fn clearance_findings(measured: &[Clearance], settings: &Settings) -> Vec<Findin
             f
         })
         .collect()
-}
-
-fn finding(
-    kind: FindingKind,
-    severity: Severity,
-    center: [f32; 3],
-    size: f32,
-    message: String,
-) -> Finding {
-    Finding::new(kind, severity, center, size, message)
 }
 
 /// The centroid of a scan's tooth points (of all points when unlabelled).

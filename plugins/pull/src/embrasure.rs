@@ -151,8 +151,9 @@ impl Papilla {
 
 /// Teeth that touch: neighbours in one quadrant, or the two central incisors.
 pub fn neighbours(a: u8, b: u8) -> bool {
-    let (qa, pa, qb, pb) = (a / 10, a % 10, b / 10, b % 10);
-    (qa == qb && pa.abs_diff(pb) == 1) || (qa != qb && pa == 1 && pb == 1 && qa.abs_diff(qb) == 1)
+    imprint_core::tooth::neighbours(a)
+        .iter()
+        .any(|(n, _, _)| *n == b)
 }
 
 /// Height of a tooth's gingival margin: the median height of the gingiva bordering it
