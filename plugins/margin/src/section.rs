@@ -59,6 +59,11 @@ impl ToothFrame {
         [dot(d, self.u), dot(d, self.v), dot(d, self.axis)]
     }
 
+    /// The same frame with its axis moved by `x` along `u` and `y` along `v`.
+    pub fn shifted(&self, x: f32, y: f32) -> Self {
+        Self::new(self.to_world([x, y, 0.0]), self.axis)
+    }
+
     /// The world point of local coordinates `l` (see [`ToothFrame::local`]).
     pub fn to_world(&self, l: [f32; 3]) -> [f32; 3] {
         std::array::from_fn(|k| {
