@@ -52,7 +52,7 @@ impl Analyzer for DragMarks {
             parameters: vec![
                 Parameter::new("min_drag_depth_mm", 0.05, "Smallest drag-mark depth (or ridge height) reported, mm (raised to 4x the scan's noise)."),
                 Parameter::new("min_drag_length_mm", 2.0, "Shortest drag mark reported, mm."),
-                Parameter::new("max_drag_width_mm", 0.6, "Widest channel (at half depth) taken for a drag mark, mm; fissures between cusps are wider."),
+                Parameter::new("max_drag_width_mm", 0.9, "Widest channel (at half depth, as measured across a 0.4 mm slab of a ~0.2 mm mesh) taken for a drag mark, mm; fissures between cusps and the walls of an embrasure are wider."),
                 Parameter::new("major_drag_depth_mm", 0.1, "A drag mark on a tooth this deep needs review (twice a crown's ~50 um fit tolerance)."),
                 Parameter::new("max_layer_gap_mm", 1.0, "Two sheets closer than this, facing the same way, are a double surface, mm."),
                 Parameter::new("min_layer_mm", 0.5, "Smallest double surface reported (across), mm."),
@@ -76,7 +76,7 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         let settings = grooves::Settings {
             min_depth: get("min_drag_depth_mm", 0.05),
             min_length: get("min_drag_length_mm", 2.0),
-            max_width: get("max_drag_width_mm", 0.6),
+            max_width: get("max_drag_width_mm", 0.9),
         };
         let marks = find_grooves(&scan, edge, &settings);
         let major = get("major_drag_depth_mm", 0.1);

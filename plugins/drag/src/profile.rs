@@ -11,8 +11,10 @@
 //! a parabola fitted to the shoulders on both sides is the surface as it should be (curved
 //! over a cusp or a wall); the mark's depth and its width at half depth are read against it.
 //! A drag mark is a narrow channel in a continuous surface, so lines fitted to the two
-//! shoulders separately meet at a small angle; at a crease (the gingival crease, a finish
-//! line, the junction of a fissure's walls) they do not. Stations on a crease, or whose two
+//! shoulders separately fold little the way the channel does; at a crease (the gingival
+//! crease, a finish line, the junction of a fissure's walls) they fold into it. Shoulders
+//! folding the other way (a groove over a cusp's crown, a ridge across a valley) are the
+//! curve of the tooth, not a crease. Stations on a crease, or whose two
 //! shoulders lie on different teeth or on a tooth and the gingiva, do not count as a mark.
 
 use crate::grooves::{Groove, Settings, Surface};
@@ -39,8 +41,17 @@ const STATION_MM: f32 = 0.5;
 const SLAB_MM: f32 = 0.2;
 /// The shoulders lie this far either side of the mark's centre, mm.
 const SHOULDER_MM: (f32, f32) = (0.6, 1.3);
-/// A station whose two shoulders meet at a larger angle lies on a crease, degrees.
+/// A station whose two shoulders fold the way the mark does by a larger angle lies on a
+/// crease, degrees.
 const MAX_BEND_DEG: f32 = 25.0;
+/// Largest fold of the shoulders against the mark's sense, degrees: a mark across a cusp
+/// (shoulders ~1 mm out on a crown of 2–3 mm radius fold 40–60°).
+const MAX_COUNTER_BEND_DEG: f32 = 70.0;
+
+/// The shoulders of a station fold little enough for a mark (see [`bend_deg`]).
+fn unbent(bend: f32) -> bool {
+    (-MAX_COUNTER_BEND_DEG..=MAX_BEND_DEG).contains(&bend)
+}
 /// Deeper channels are anatomy (an embrasure, a deep fissure), not a mark on the surface, mm.
 const MAX_DEPTH_MM: f32 = 1.0;
 /// Marks shorter than this may not curl ...
@@ -78,7 +89,7 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         .collect();
     let good: Vec<&Station> = stations
         .iter()
-        .filter(|st| st.depth.abs() >= 0.5 * settings.min_depth && st.bend <= MAX_BEND_DEG)
+        .filter(|st| st.depth.abs() >= 0.5 * settings.min_depth && unbent(st.bend))
         .collect();
     if good.len() < 3 || good.len() * 2 < line.len() {
         return None;
@@ -303,7 +314,7 @@ struct Station {
     width: f32,
     /// RMS misfit of the shoulders' curve, mm.
     misfit: f32,
-    /// The angle between the left and the right shoulder, degrees.
+    /// The angle between the left and the right shoulder, degrees (see [`bend_deg`]).
     bend: f32,
     /// The two shoulders lie on different teeth, or one on a tooth and one on the gingiva.
     split: bool,
@@ -367,7 +378,7 @@ fn station(
         depth: sign * depth,
         width: (hi - lo).max(0.0),
         misfit,
-        bend: bend_deg(&shoulders, x0),
+        bend: bend_deg(&shoulders, x0, sign),
         split: split_shoulders(s, &slab, x0),
     })
 }
@@ -424,8 +435,10 @@ fn split_shoulders(s: &Surface<'_>, slab: &[(u32, f32, f32)], x0: f32) -> bool {
     side(true) != side(false)
 }
 
-/// The angle between lines fitted to the left and the right shoulder, degrees.
-fn bend_deg(shoulders: &[(f32, f32)], x0: f32) -> f32 {
+/// The angle between lines fitted to the left and the right shoulder, degrees, positive
+/// where they fold the way the mark does (a valley round a groove, a crest under a ridge: the
+/// form of a crease), negative where they fold against it (a groove across a cusp's crown).
+fn bend_deg(shoulders: &[(f32, f32)], x0: f32, sign: f32) -> f32 {
     let slope = |left: bool| {
         let side: Vec<(f32, f32)> = shoulders
             .iter()
@@ -434,7 +447,7 @@ fn bend_deg(shoulders: &[(f32, f32)], x0: f32) -> f32 {
             .collect();
         fit_line(&side).atan()
     };
-    (slope(true) - slope(false)).abs().to_degrees()
+    (sign * (slope(true) - slope(false))).to_degrees()
 }
 
 /// The slope of the least-squares line through points (0 when they do not spread).
