@@ -115,6 +115,9 @@ fn median(mut v: Vec<f32>) -> f32 {
 pub const OUTLIER_K: f32 = 5.0;
 /// How many make an embrasure open (its two measures scatter less than undercuts).
 const EMBRASURE_K: f32 = 4.0;
+/// Gingiva between two teeth standing no higher than this above their margins is no papilla,
+/// mm (a healthy one stands 2 mm and more; the phantom's molar papillae 0.7–1.0 mm).
+const NO_PAPILLA_MM: f32 = 0.0;
 
 /// The open embrasures among `pairs`: tissue under the contact lower than `min_fill` above
 /// the margins (unless the map found gingiva standing higher between the teeth), or gingiva
@@ -132,8 +135,12 @@ pub fn open_pairs(pairs: &[Papilla], min_fill: f32) -> Vec<Papilla> {
             let by_under = p.fill_mm < min_fill
                 && under.is_none_or(|o| p.fill_mm < o.low(EMBRASURE_K))
                 && p.papilla_mm.is_none_or(|x| x < min_fill);
+            // Gingiva between the teeth no higher than their margins is no papilla at all,
+            // however much the arch's others vary, where the scan holds the space under the
+            // contact (a coarse or trimmed scan leaves it below the margins).
+            let none = |x: f32| x <= NO_PAPILLA_MM && p.fill_mm >= 0.0;
             let by_papilla = p.papilla_mm.is_some_and(|x| {
-                x < 0.25 * min_fill && papillae.is_none_or(|o| x < o.low(EMBRASURE_K))
+                x < 0.25 * min_fill && (none(x) || papillae.is_none_or(|o| x < o.low(EMBRASURE_K)))
             });
             by_under || by_papilla
         })
