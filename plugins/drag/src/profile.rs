@@ -14,8 +14,8 @@
 //! shoulders separately fold little the way the channel does; at a crease (the gingival
 //! crease, a finish line, the junction of a fissure's walls) they fold into it. Shoulders
 //! folding the other way (a groove over a cusp's crown, a ridge across a valley) are the
-//! curve of the tooth, not a crease. Stations on a crease, or whose two
-//! shoulders lie on different teeth or on a tooth and the gingiva, do not count as a mark.
+//! curve of the tooth, not a crease. Stations on a crease, or whose two shoulders lie on
+//! different teeth or on a tooth and the gingiva, do not count as a mark.
 
 use crate::grooves::{Groove, Settings, Surface};
 use imprint_core::util::FastMap;
@@ -47,11 +47,6 @@ const MAX_BEND_DEG: f32 = 25.0;
 /// Largest fold of the shoulders against the mark's sense, degrees: a mark across a cusp
 /// (shoulders ~1 mm out on a crown of 2–3 mm radius fold 40–60°).
 const MAX_COUNTER_BEND_DEG: f32 = 70.0;
-
-/// The shoulders of a station fold little enough for a mark (see [`bend_deg`]).
-fn unbent(bend: f32) -> bool {
-    (-MAX_COUNTER_BEND_DEG..=MAX_BEND_DEG).contains(&bend)
-}
 /// Deeper channels are anatomy (an embrasure, a deep fissure), not a mark on the surface, mm.
 const MAX_DEPTH_MM: f32 = 1.0;
 /// Marks shorter than this may not curl ...
@@ -433,6 +428,11 @@ fn split_shoulders(s: &Surface<'_>, slab: &[(u32, f32, f32)], x0: f32) -> bool {
         counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
     };
     side(true) != side(false)
+}
+
+/// The shoulders of a station fold little enough for a mark (see [`bend_deg`]).
+fn unbent(bend: f32) -> bool {
+    (-MAX_COUNTER_BEND_DEG..=MAX_BEND_DEG).contains(&bend)
 }
 
 /// The angle between lines fitted to the left and the right shoulder, degrees, positive

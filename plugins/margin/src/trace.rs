@@ -415,13 +415,9 @@ fn follow_into_gaps(line: &mut [Option<[f32; 2]>], crisp: &[Vec<[f32; 2]>]) {
         return;
     }
     for forward in [true, false] {
-        let order: Vec<usize> = if forward {
-            (0..2 * n).map(|k| k % n).collect()
-        } else {
-            (0..2 * n).rev().map(|k| k % n).collect()
-        };
         let mut last: Option<[f32; 2]> = None;
-        for k in order {
+        for i in 0..2 * n {
+            let k = if forward { i % n } else { (2 * n - 1 - i) % n };
             match line[k] {
                 Some(p) => last = Some(p),
                 None => {
