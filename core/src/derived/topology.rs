@@ -78,8 +78,10 @@ pub struct Edge {
     pub v: [u32; 2],
     /// The first two faces using it (`u32::MAX` when absent).
     pub faces: [u32; 2],
-    /// How many faces use it: 1 on a boundary, 2 inside, more when non-manifold.
-    pub face_count: u32,
+    /// How many faces use it: 1 on a boundary, 2 inside, more when non-manifold (saturates
+    /// at `u16::MAX`; 16 bits keep the edge at 20 bytes, and the edge map is the largest
+    /// piece of derived data).
+    pub face_count: u16,
     /// Two faces traverse it in the same direction (their orientations disagree).
     pub flipped: bool,
 }
@@ -107,13 +109,13 @@ impl EdgeMap {
             .into_par_iter()
             .map(|c| {
                 let mut out = Vec::with_capacity(CHUNK * 3);
-                let mut scratch = Vec::new();
+                let mut dirs = Vec::new();
                 for v in c * CHUNK..((c + 1) * CHUNK).min(n) {
                     edges_of_vertex(
                         v as u32,
                         triangles,
                         vertex_faces.row(v),
-                        &mut scratch,
+                        &mut dirs,
                         &mut out,
                     );
                 }
@@ -157,45 +159,52 @@ impl EdgeMap {
     }
 }
 
-/// Emits the edges `(v, w)` with `w > v` around vertex `v`.
+/// Emits the edges `(v, w)` with `w > v` around vertex `v`, in increasing `w`. A vertex has
+/// a handful of edges, so each face's use is matched by a linear scan of the edges emitted so
+/// far (faster here than sorting the uses); `dirs` holds each edge's first direction.
 fn edges_of_vertex(
     v: u32,
     triangles: &[[u32; 3]],
     faces: &[u32],
-    scratch: &mut Vec<(u32, u32, bool)>,
+    dirs: &mut Vec<bool>,
     out: &mut Vec<Edge>,
 ) {
-    scratch.clear();
+    let start = out.len();
+    dirs.clear();
     for &f in faces {
         let t = triangles[f as usize];
         for k in 0..3 {
             let (a, b) = (t[k], t[(k + 1) % 3]);
-            if a == v && b > v {
-                scratch.push((b, f, true));
+            let (w, forward) = if a == v && b > v {
+                (b, true)
             } else if b == v && a > v {
-                scratch.push((a, f, false));
+                (a, false)
+            } else {
+                continue;
+            };
+            let mine = &mut out[start..];
+            match mine.iter().position(|e| e.v[1] == w) {
+                Some(i) => {
+                    let e = &mut mine[i];
+                    if e.face_count == 1 {
+                        e.faces[1] = f;
+                    }
+                    e.face_count = e.face_count.saturating_add(1);
+                    e.flipped = e.face_count == 2 && dirs[i] == forward;
+                }
+                None => {
+                    dirs.push(forward);
+                    out.push(Edge {
+                        v: [v, w],
+                        faces: [f, u32::MAX],
+                        face_count: 1,
+                        flipped: false,
+                    });
+                }
             }
         }
     }
-    scratch.sort_unstable();
-    let mut i = 0;
-    while i < scratch.len() {
-        let w = scratch[i].0;
-        let j = scratch[i..]
-            .iter()
-            .position(|s| s.0 != w)
-            .map_or(scratch.len(), |p| i + p);
-        let group = &scratch[i..j];
-        let faces = [group[0].1, group.get(1).map_or(u32::MAX, |g| g.1)];
-        let flipped = group.len() == 2 && group[0].2 == group[1].2;
-        out.push(Edge {
-            v: [v, w],
-            faces,
-            face_count: group.len() as u32,
-            flipped,
-        });
-        i = j;
-    }
+    out[start..].sort_unstable_by_key(|e| e.v[1]);
 }
 
 /// A closed chain of boundary edges.
@@ -410,20 +419,11 @@ impl Components {
             .with_min_len(1 << 12)
             .map(|t| labels[roots[t[0] as usize] as usize])
             .collect();
-        let mut used = vec![false; n];
-        for t in &scan.triangles {
-            for &v in t {
-                used[v as usize] = true;
-            }
-        }
-        let vertex_component = (0..n)
-            .map(|v| {
-                if used[v] {
-                    labels[roots[v] as usize]
-                } else {
-                    u32::MAX
-                }
-            })
+        // A vertex no face uses is a root no face names, so its label is already `u32::MAX`.
+        let vertex_component = roots
+            .par_iter()
+            .with_min_len(1 << 12)
+            .map(|&r| labels[r as usize])
             .collect();
         Self {
             face_component,
