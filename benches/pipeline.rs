@@ -2,7 +2,9 @@
 //! margin, drag-marks, pull-risk): a binary STL file on disk → loaded scan → derived data →
 //! analyzers → concluded report (no pictures), on phantom arches of 200k, 1M and 2M
 //! triangles (labels withheld, as lab scans arrive); the stages of the 1M case apart (load,
-//! derived data, analyzers with the derived data ready; the report is what remains); and a
+//! derived data, analyzers with the derived data ready; the report is what remains); the
+//! 1M case in worker mode (each analyzer in a child process mapping the host's snapshot;
+//! target: ≤ 20% over in process); and a
 //! batch of 50 scans of 250k triangles on both cores. Targets (2-core machine, see issue
 //! "QA station"): 1M ≤ 1.0 s, 250k ≤ 0.3 s, batch ≥ 10,000 scans an hour (≤ 18 s for 50).
 //! Needs `cargo build --release --workspace` first, for the plugin libraries.
@@ -25,7 +27,8 @@ const ANALYZERS: [&str; 5] = [
     "imprint_plugin_pull",
 ];
 
-fn session() -> Option<Session> {
+/// A session of the five analyzers: in process, or each in a worker process (`isolate`).
+fn session(isolate: bool) -> Option<Session> {
     let libs: Vec<PathBuf> = ANALYZERS
         .iter()
         .map(|n| common::plugin_library(n))
@@ -34,6 +37,8 @@ fn session() -> Option<Session> {
         eprintln!("skipped: build the workspace first (cargo build --release --workspace)");
         return None;
     }
+    // The `imprint` binary workers run, beside the plugin libraries.
+    let exe = libs[0].with_file_name(format!("imprint{}", std::env::consts::EXE_SUFFIX));
     let opts = AnalyzeOptions {
         scans: Vec::new(),
         labels: None,
@@ -44,7 +49,12 @@ fn session() -> Option<Session> {
         threads: 2,
         default_plugin_paths: false,
         policy: None,
-        isolation: None,
+        isolation: isolate.then(|| imprint_host::isolate::Limits {
+            exe: Some(exe.clone()),
+            quarantine: false,
+            ..Default::default()
+        }),
+        placement: Default::default(),
     };
     Session::start(&opts).ok()
 }
@@ -72,7 +82,7 @@ fn phantom_file(dir: &Path, seed: u64, triangles: usize) -> PathBuf {
 }
 
 fn pipeline(c: &mut Criterion) {
-    let Some(session) = session() else {
+    let (Some(session), Some(workers)) = (session(false), session(true)) else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -84,6 +94,10 @@ fn pipeline(c: &mut Criterion) {
             b.iter(|| session.analyze(std::slice::from_ref(&file), None, None, 2))
         });
         if triangles == 1_000_000 {
+            // Worker mode: each analyzer in its own process, mapping the host's snapshot.
+            g.bench_function("whole_1m_workers", |b| {
+                b.iter(|| workers.analyze(std::slice::from_ref(&file), None, None, 2))
+            });
             stages(&mut g, &session, &file);
         }
     }
@@ -115,7 +129,7 @@ fn stages(
 }
 
 fn batch(c: &mut Criterion) {
-    let Some(session) = session() else {
+    let Some(session) = session(false) else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

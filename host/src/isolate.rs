@@ -4,8 +4,8 @@
 //!
 //! **Protocol.** The host writes a job file (the scan files, labels, case, the plugin's
 //! parameters, threads, the memory cap); the worker checks the plugin's interface (loading
-//! it is the handshake: a refused plugin is reported as such before any work), loads the
-//! scans, computes the derived data it needs, runs the one plugin and writes its run records
+//! it is the handshake: a refused plugin is reported as such before any work), maps the
+//! host's snapshots of the scans and their derived data, runs the one plugin and writes its run records
 //! and findings to the result file (through a temporary file and a rename). Results never
 //! travel on stdout: a plugin that prints cannot corrupt them (the worker's own output goes
 //! to a log file the host reads only to explain a failure).
@@ -16,10 +16,11 @@
 //! by a signal or exits without a result is `crashed`, with the signal or code. Any of them
 //! marks the report partial, and the decision can then be no better than review.
 //!
-//! **Not yet** (see the fault-isolation issue): each worker loads the scan and computes the
-//! derived data again instead of sharing the host's through a memory map, so worker mode
-//! costs a derived-data pass per plugin; plugins are still also loaded in the host (for their
-//! manifests).
+//! **Shared data.** The host computes the derived data once (as in process) and writes each
+//! scan's view, BVH included, to a snapshot file ([`crate::snapshot`]) that every worker
+//! memory-maps: a worker reads the host's arrays instead of loading the scan and deriving
+//! them again. Should the snapshots fail to write, each worker loads and derives for itself.
+//! Plugins are still also loaded in the host (for their manifests).
 //!
 //! **Quarantine**: a plugin whose worker died [`crate::quarantine::LIMIT`] times in a row is
 //! not started again until its library changes (see [`crate::quarantine`]).
@@ -28,6 +29,7 @@ use crate::case::CaseFile;
 use crate::plugins::LoadedPlugin;
 use crate::report::{RunRecord, RunStatus};
 use crate::run::Params;
+use imprint_core::derived::DerivedData;
 use imprint_core::finding::AnalyzerOutput;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -58,6 +60,41 @@ impl Default for Limits {
     }
 }
 
+/// Which plugins run in worker processes (when worker limits are given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Placement {
+    /// Every plugin (`--isolate`).
+    #[default]
+    All,
+    /// Plugins that are not first-party ([`crate::plugins::FIRST_PARTY`]) and those named in
+    /// `workers`, except those named in `trusted` (the command line's default).
+    ThirdParty {
+        /// Ids to run in workers even if first-party.
+        workers: Vec<String>,
+        /// Ids to run in process even if third-party.
+        trusted: Vec<String>,
+    },
+}
+
+impl Placement {
+    /// Whether `plugin` runs in a worker.
+    pub fn in_worker(&self, plugin: &LoadedPlugin) -> bool {
+        match self {
+            Self::All => true,
+            Self::ThirdParty { workers, trusted } => {
+                let id = &plugin.manifest.id;
+                if workers.contains(id) {
+                    true
+                } else if trusted.contains(id) {
+                    false
+                } else {
+                    !plugin.is_first_party()
+                }
+            }
+        }
+    }
+}
+
 /// The case a worker analyzes: what the host loaded it from.
 pub struct Inputs<'a> {
     /// Scan files.
@@ -68,6 +105,8 @@ pub struct Inputs<'a> {
     pub case: &'a CaseFile,
     /// Threads in all (shared among the plugins' workers).
     pub threads: usize,
+    /// The host's derived data of the scans, shared with the workers through snapshots.
+    pub derived: &'a [DerivedData<'a>],
 }
 
 /// What the host hands a worker.
@@ -87,6 +126,10 @@ pub struct Job {
     pub threads: usize,
     /// Address-space cap, MiB.
     pub memory_mb: Option<u64>,
+    /// Snapshots of the host's scans and derived data, one per scan (see
+    /// [`crate::snapshot`]); when empty, the worker loads the scans and derives them itself.
+    #[serde(default)]
+    pub snapshots: Vec<PathBuf>,
 }
 
 /// What a worker hands back.
@@ -108,9 +151,17 @@ pub fn run_workers(
 ) -> (Vec<RunRecord>, AnalyzerOutput) {
     use rayon::prelude::*;
     let threads = (inputs.threads / plugins.len().max(1)).max(1);
+    // Written once for all the workers; without them (a full disk), each derives its own.
+    let shared = tempfile::tempdir().ok().and_then(|dir| {
+        let written = crate::run::write_snapshots(plugins, inputs.derived, inputs.case, dir.path());
+        written.ok().map(|paths| (dir, paths))
+    });
+    let snapshots = shared
+        .as_ref()
+        .map_or(&[][..], |(_, paths)| paths.as_slice());
     let results: Vec<WorkerResult> = plugins
         .par_iter()
-        .map(|p| run_worker(p, params, inputs, limits, threads))
+        .map(|p| run_worker(p, params, inputs, snapshots, limits, threads))
         .collect();
     let mut runs = Vec::new();
     let mut output = AnalyzerOutput::default();
@@ -126,6 +177,7 @@ fn run_worker(
     plugin: &LoadedPlugin,
     params: &Params,
     inputs: &Inputs<'_>,
+    snapshots: &[PathBuf],
     limits: &Limits,
     threads: usize,
 ) -> WorkerResult {
@@ -140,6 +192,7 @@ fn run_worker(
                 duration_ms: start.elapsed().as_secs_f64() * 1e3,
                 findings: 0,
                 error: Some(why.clone()),
+                in_worker: true,
             })
             .collect(),
         output: AnalyzerOutput::default(),
@@ -148,13 +201,14 @@ fn run_worker(
     if let Some(why) = quarantine.and_then(|q| q.reason(plugin)) {
         return failed(RunStatus::Failed, why);
     }
-    let result = match spawn_and_wait(plugin, params, inputs, limits, threads) {
+    let mut result = match spawn_and_wait(plugin, params, inputs, snapshots, limits, threads) {
         Ok(result) => checked(result, plugin).unwrap_or_else(|why| failed(RunStatus::Failed, why)),
         Err((status, why)) => failed(status, why),
     };
     if let (Some(q), Some(run)) = (quarantine, result.runs.first()) {
         q.record(plugin, run.status, run.error.as_deref().unwrap_or(""));
     }
+    result.runs.iter_mut().for_each(|r| r.in_worker = true);
     result
 }
 
@@ -175,6 +229,7 @@ fn spawn_and_wait(
     plugin: &LoadedPlugin,
     params: &Params,
     inputs: &Inputs<'_>,
+    snapshots: &[PathBuf],
     limits: &Limits,
     threads: usize,
 ) -> Result<WorkerResult, (RunStatus, String)> {
@@ -198,6 +253,7 @@ fn spawn_and_wait(
             .collect(),
         threads,
         memory_mb: limits.memory_mb,
+        snapshots: snapshots.to_vec(),
     };
     let bytes = serde_json::to_vec(&job).map_err(|e| internal(std::io::Error::other(e)))?;
     std::fs::write(&job_path, bytes).map_err(internal)?;
@@ -309,6 +365,7 @@ pub fn work(job_path: &Path, result_path: &Path) -> std::io::Result<()> {
                     duration_ms: 0.0,
                     findings: 0,
                     error: Some(why.clone()),
+                    in_worker: true,
                 })
                 .collect(),
             output: AnalyzerOutput::default(),
@@ -321,11 +378,28 @@ pub fn work(job_path: &Path, result_path: &Path) -> std::io::Result<()> {
 fn run_job(job: &Job) -> Result<WorkerResult, String> {
     // The handshake: the interface is checked here, before any work.
     let plugin = crate::plugins::load(&job.plugin).map_err(|e| format!("refused: {}", e.reason))?;
+    let plugins = [plugin];
+    if !job.snapshots.is_empty() {
+        let shared = job
+            .snapshots
+            .iter()
+            .map(|p| crate::snapshot::SharedScan::open(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let none = crate::run::NoSpatial;
+        let views = shared
+            .iter()
+            .map(|s| s.view(&none))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let (runs, output) =
+            crate::run::run_views(&plugins, &views, &job.case, &job.params, job.threads);
+        return Ok(WorkerResult { runs, output });
+    }
     let negative = job.case.is_negative();
     let scans = crate::run::load_scans(&job.scans, job.labels.as_deref(), negative)
         .map_err(|e| e.to_string())?;
     let derived = crate::run::derive(&scans, &job.case);
-    let plugins = [plugin];
     let (runs, output) =
         crate::run::run_plugins(&plugins, &derived, &job.case, &job.params, job.threads);
     Ok(WorkerResult { runs, output })

@@ -23,5 +23,6 @@ pub mod quarantine;
 pub mod report;
 pub mod risk;
 pub mod run;
+pub mod snapshot;
 pub mod suite;
 pub mod watch;

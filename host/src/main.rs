@@ -193,14 +193,25 @@ struct PluginArgs {
     /// Decision policy (TOML; see docs/policy.md). Default: the built-in policy.
     #[arg(long)]
     policy: Option<PathBuf>,
-    /// Run each plugin in a worker process: a crash, hang or runaway allocation costs only
-    /// that plugin's result.
-    #[arg(long)]
+    /// Run every plugin in a worker process: a crash, hang or runaway allocation costs only
+    /// that plugin's result. Without it, plugins that are not first-party run in workers and
+    /// Imprint's own analyzers in process.
+    #[arg(long, conflicts_with = "in_process")]
     isolate: bool,
-    /// With --isolate: seconds one plugin may take on a case before it is killed.
+    /// Run every plugin in process, third-party ones too (fastest; a crashing plugin then
+    /// takes the run down).
+    #[arg(long)]
+    in_process: bool,
+    /// Run this analyzer in a worker even if first-party (repeatable, comma-separated).
+    #[arg(long = "worker", value_delimiter = ',')]
+    workers: Vec<String>,
+    /// Run this third-party analyzer in process (repeatable, comma-separated).
+    #[arg(long = "trust", value_delimiter = ',')]
+    trusted: Vec<String>,
+    /// Seconds one plugin in a worker may take on a case before it is killed.
     #[arg(long, default_value_t = 300)]
     timeout_s: u64,
-    /// With --isolate: the address space one worker may use, MiB.
+    /// The address space one worker may use, MiB.
     #[arg(long)]
     memory_mb: Option<u64>,
 }
@@ -215,6 +226,14 @@ impl PluginArgs {
     ) -> AnalyzeOptions {
         AnalyzeOptions {
             isolation: self.isolation(),
+            placement: if self.isolate {
+                imprint_host::isolate::Placement::All
+            } else {
+                imprint_host::isolate::Placement::ThirdParty {
+                    workers: self.workers,
+                    trusted: self.trusted,
+                }
+            },
             scans,
             labels,
             case,
@@ -227,9 +246,9 @@ impl PluginArgs {
         }
     }
 
-    /// The worker limits, when --isolate asks for workers.
+    /// The worker limits, unless --in-process rules workers out.
     fn isolation(&self) -> Option<imprint_host::isolate::Limits> {
-        self.isolate.then(|| imprint_host::isolate::Limits {
+        (!self.in_process).then(|| imprint_host::isolate::Limits {
             timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
             memory_mb: self.memory_mb,
             exe: None,
@@ -675,7 +694,8 @@ fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
         .map(|p| {
             let quarantined = imprint_host::quarantine::Quarantine::open().reason(p);
             let status = if quarantined.is_some() { "quarantined" } else { "ok" };
-            serde_json::json!({"status": status, "reason": quarantined, "path": p.path, "sha256": p.sha256, "manifest": p.manifest})
+            let runs_in = if p.is_first_party() { "process" } else { "worker" };
+            serde_json::json!({"status": status, "reason": quarantined, "runs_in": runs_in, "path": p.path, "sha256": p.sha256, "manifest": p.manifest})
         })
         .chain(refused.iter().map(|r| serde_json::json!({"status": "refused", "path": r.path, "reason": r.reason})))
         .collect();
@@ -685,8 +705,9 @@ fn list_plugins(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
         let quarantine = imprint_host::quarantine::Quarantine::open();
         for p in &loaded {
             let m = &p.manifest;
+            let runs_in = if p.is_first_party() { "" } else { "  [worker]" };
             println!(
-                "{:<12} {:<8} {}  ({})",
+                "{:<12} {:<8} {}{runs_in}  ({})",
                 m.id,
                 m.version,
                 m.name,

@@ -25,6 +25,26 @@ pub struct LoadedPlugin {
     pub backend: Backend,
 }
 
+/// The ids of the analyzers that ship with Imprint. Other plugins run in worker processes by
+/// default on the command line (see [`crate::isolate::Placement`]). An id is a claim, not a
+/// proof: this keeps a buggy third-party analyzer from taking the station down, it is no
+/// defence against a hostile library (which can do anything in a worker too).
+pub const FIRST_PARTY: [&str; 6] = [
+    "voids",
+    "spikes",
+    "margin",
+    "drag-marks",
+    "pull-risk",
+    "bite",
+];
+
+impl LoadedPlugin {
+    /// Whether it claims one of the [`FIRST_PARTY`] ids.
+    pub fn is_first_party(&self) -> bool {
+        FIRST_PARTY.contains(&self.manifest.id.as_str())
+    }
+}
+
 /// How a plugin is called: through its abi_stable root module (Rust), or through the C
 /// interface's descriptor.
 pub enum Backend {

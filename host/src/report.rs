@@ -73,6 +73,10 @@ pub struct RunRecord {
     pub findings: usize,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// It ran in a worker process (third-party plugins by default, every plugin with
+    /// `--isolate`), not in the host's.
+    #[serde(default)]
+    pub in_worker: bool,
 }
 
 /// One plugin in the provenance record.

@@ -38,8 +38,11 @@ pub struct AnalyzeOptions {
     pub default_plugin_paths: bool,
     /// `--policy FILE` (the built-in policy when none).
     pub policy: Option<PathBuf>,
-    /// `--isolate`: each plugin in a worker process, with these limits.
+    /// Worker limits: with them, the plugins `placement` picks run in worker processes;
+    /// without, every plugin runs in process.
     pub isolation: Option<crate::isolate::Limits>,
+    /// Which plugins run in workers when `isolation` is set (all of them by default).
+    pub placement: crate::isolate::Placement,
 }
 
 /// Why a run could not start.
@@ -57,7 +60,7 @@ pub enum AnalyzeError {
 }
 
 /// Answers spatial queries with nothing, for plugins that did not ask for the BVH.
-struct NoSpatial;
+pub struct NoSpatial;
 
 impl SpatialQuery for NoSpatial {
     fn cast_ray(&self, _: &[f32; 3], _: &[f32; 3], _: f32) -> ROption<RayHit> {
@@ -104,13 +107,8 @@ pub fn run_plugins(
 ) -> (Vec<RunRecord>, AnalyzerOutput) {
     let needs = needs_of(plugins);
     derived.par_iter().for_each(|d| d.ensure(&needs));
-    // Everything the views and inputs borrow is created before them (the views are invariant
-    // in their lifetime: they hold a trait object).
-    let case_json = serde_json::to_string(case).unwrap_or_else(|_| "null".into());
-    let params_json: BTreeMap<&str, String> = params
-        .iter()
-        .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
-        .collect();
+    // Everything the views borrow is created before them (the views are invariant in their
+    // lifetime: they hold a trait object).
     let no_spatial = NoSpatial;
     let extras: Vec<Extras> = derived
         .iter()
@@ -122,13 +120,30 @@ pub fn run_plugins(
         .zip(&extras)
         .map(|(d, e)| view(d, e, &needs, &no_spatial))
         .collect();
+    run_views(plugins, &views, case, params, threads)
+}
+
+/// Runs every plugin on every scan's view (a worker's views come from snapshots, the host's
+/// from its derived data), in parallel on `threads` threads in all.
+pub(crate) fn run_views(
+    plugins: &[LoadedPlugin],
+    views: &[ScanView<'_>],
+    case: &CaseFile,
+    params: &Params,
+    threads: usize,
+) -> (Vec<RunRecord>, AnalyzerOutput) {
+    let case_json = serde_json::to_string(case).unwrap_or_else(|_| "null".into());
+    let params_json: BTreeMap<&str, String> = params
+        .iter()
+        .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
+        .collect();
     let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
     let mut runs = Vec::new();
     let mut output = AnalyzerOutput::default();
-    for (scan_index, extra) in extras.iter().enumerate() {
+    for (scan_index, scan) in views.iter().enumerate() {
         // A bite record is an input to the analyzers of the arches (through every scan's
         // view), not a scan to judge on its own: its holes and edges are by design.
-        if extra.role == "bite" {
+        if scan.role.as_str() == "bite" {
             continue;
         }
         let results: Vec<(RunRecord, AnalyzerOutput)> = plugins
@@ -136,7 +151,7 @@ pub fn run_plugins(
             .map(|p| {
                 let params = params_json.get(p.manifest.id.as_str());
                 let input = AnalyzeInput {
-                    scans: RSlice::from_slice(&views),
+                    scans: RSlice::from_slice(views),
                     scan_index: scan_index as u32,
                     params_json: RStr::from_str(params.map_or("{}", String::as_str)),
                     case_json: RStr::from_str(&case_json),
@@ -152,6 +167,30 @@ pub fn run_plugins(
         }
     }
     (runs, output)
+}
+
+/// Writes a snapshot of every scan's view, as the plugins would see it in process, into
+/// `dir` (one file per scan, in case order), for worker processes to map.
+pub fn write_snapshots(
+    plugins: &[LoadedPlugin],
+    derived: &[DerivedData<'_>],
+    case: &CaseFile,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, crate::snapshot::SnapshotError> {
+    let needs = needs_of(plugins);
+    derived.par_iter().for_each(|d| d.ensure(&needs));
+    let no_spatial = NoSpatial;
+    derived
+        .par_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let e = extras(i, d.scan(), d, &needs, case);
+            let path = dir.join(format!("scan-{i}.snap"));
+            let bvh = needs.contains(&DerivedKind::Bvh).then(|| d.bvh());
+            crate::snapshot::write_view(&path, &view(d, &e, &needs, &no_spatial), bvh)?;
+            Ok(path)
+        })
+        .collect()
 }
 
 /// Runs an analysis and returns the report (not yet written).
@@ -179,8 +218,10 @@ pub struct Session {
     refused: Vec<PluginLoadError>,
     params: Params,
     policy: crate::policy::Policy,
-    /// Run each plugin in a worker process with these limits (`--isolate`).
+    /// Run the plugins from `in_workers` on in worker processes with these limits.
     pub isolation: Option<crate::isolate::Limits>,
+    /// `plugins[in_workers..]` run in workers (when `isolation` is set), the rest in process.
+    in_workers: usize,
 }
 
 impl Session {
@@ -194,6 +235,10 @@ impl Session {
         if let Some(only) = &opts.only {
             plugins.retain(|p| only.contains(&p.manifest.id));
         }
+        // In-process plugins first (a stable sort keeps the discovery order within each).
+        let isolated = |p: &LoadedPlugin| opts.isolation.is_some() && opts.placement.in_worker(p);
+        plugins.sort_by_key(|p| isolated(p));
+        let in_workers = plugins.iter().take_while(|p| !isolated(p)).count();
         let policy = match &opts.policy {
             Some(path) => {
                 crate::policy::Policy::read(path).map_err(|e| AnalyzeError::Usage(e.to_string()))?
@@ -209,6 +254,7 @@ impl Session {
             params,
             policy,
             isolation: opts.isolation.clone(),
+            in_workers,
         })
     }
 
@@ -251,17 +297,28 @@ impl Session {
         let files = scans;
         let scans = load_scans(files, labels, negative)?;
         let loaded = self.loaded();
+        let (inside, outside) = self.plugins.split_at(self.in_workers);
         let report = match &self.isolation {
-            None => report_for(&scans, case, &loaded, threads.max(1)),
-            Some(limits) => report_with(&scans, case, &loaded, |_, case| {
-                let job = crate::isolate::Inputs {
-                    scans: files,
-                    labels,
-                    case,
-                    threads: threads.max(1),
-                };
-                crate::isolate::run_workers(loaded.plugins, loaded.params, &job, limits)
-            }),
+            Some(limits) if !outside.is_empty() => {
+                report_with(&scans, case, &loaded, |derived, case| {
+                    let (mut runs, mut output) =
+                        run_plugins(inside, derived, case, loaded.params, threads.max(1));
+                    let job = crate::isolate::Inputs {
+                        scans: files,
+                        labels,
+                        case,
+                        threads: threads.max(1),
+                        derived,
+                    };
+                    let (mut more, mut found) =
+                        crate::isolate::run_workers(outside, loaded.params, &job, limits);
+                    runs.append(&mut more);
+                    output.findings.append(&mut found.findings);
+                    output.margin_lines.append(&mut found.margin_lines);
+                    (runs, output)
+                })
+            }
+            _ => report_for(&scans, case, &loaded, threads.max(1)),
         };
         Ok((report, scans.into_iter().map(|(s, _)| s).collect()))
     }
@@ -361,7 +418,7 @@ pub fn report_with(
 }
 
 /// The derived data of each scan, with what the case says about it (for the tooth map).
-pub(crate) fn derive<'s>(scans: &'s [(Scan, String)], case: &CaseFile) -> Vec<DerivedData<'s>> {
+pub fn derive<'s>(scans: &'s [(Scan, String)], case: &CaseFile) -> Vec<DerivedData<'s>> {
     scans
         .iter()
         .enumerate()
@@ -381,7 +438,7 @@ fn read_case(opts: &AnalyzeOptions) -> Result<Option<CaseFile>, AnalyzeError> {
 
 /// Loads every scan; an impression scan (the negative) is turned into the positive surface
 /// once, by reversing its triangles' winding, so every analyzer sees the mouth's shape.
-pub(crate) fn load_scans(
+pub fn load_scans(
     paths: &[PathBuf],
     labels: Option<&Path>,
     negative: bool,
@@ -614,6 +671,7 @@ fn run_one(
         duration_ms,
         findings: output.findings.len(),
         error,
+        in_worker: false,
     };
     (record, output)
 }

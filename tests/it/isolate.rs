@@ -243,3 +243,165 @@ fn a_plugin_that_keeps_dying_is_quarantined_until_its_file_changes() {
         "a changed library is tried again"
     );
 }
+
+/// A phantom with a hole, voids, a spike and a double surface (the drag analyzer's double
+/// surface test casts rays through the BVH), as a binary STL in `dir`.
+fn mixed_scan(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("mixed.stl");
+    let stl = crate::support::phantom_stl(9, 60_000, "holes=1,voids=2,spikes=3,doubles=1");
+    std::fs::write(&path, stl).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn first_party(scan: &std::path::Path, isolate: bool) -> Report {
+    let opts = AnalyzeOptions {
+        scans: vec![scan.to_path_buf()],
+        plugin_paths: ["voids", "spikes", "drag"]
+            .iter()
+            .map(|n| crate::support::plugin_lib(&format!("imprint_plugin_{n}")))
+            .collect(),
+        threads: 2,
+        isolation: isolate.then(|| imprint_host::isolate::Limits {
+            timeout: Duration::from_secs(120),
+            exe: Some(imprint()),
+            quarantine: false,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    analyze(&opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What a finding says, without its timing.
+fn said(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:?} {:?} {:?} {}",
+                f.analyzer, f.kind, f.severity, f.center, f.message
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn workers_read_the_hosts_snapshots_and_report_what_in_process_reports() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let scan = mixed_scan(dir.path());
+    let (inside, outside) = (first_party(&scan, false), first_party(&scan, true));
+    assert!(
+        outside.runs.iter().all(|r| r.status == RunStatus::Ok),
+        "{:?}",
+        outside.runs
+    );
+    let kinds: std::collections::BTreeSet<_> = inside.findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.len() >= 3, "too few kinds to compare: {kinds:?}");
+    assert_eq!(said(&inside), said(&outside));
+
+    // A worker handed the snapshots needs no scan file: it reads the host's data.
+    let scans = imprint_host::run::load_scans(std::slice::from_ref(&scan), None, false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let case = imprint_host::case::CaseFile::default();
+    let derived = imprint_host::run::derive(&scans, &case);
+    let spikes = crate::support::plugin_lib("imprint_plugin_spikes");
+    let (plugins, _) = imprint_host::plugins::load_all(std::slice::from_ref(&spikes));
+    let snapshots = imprint_host::run::write_snapshots(&plugins, &derived, &case, dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let job = imprint_host::isolate::Job {
+        plugin: spikes,
+        scans: vec![dir.path().join("gone.stl")],
+        labels: None,
+        case,
+        params: Default::default(),
+        threads: 1,
+        memory_mb: None,
+        snapshots,
+    };
+    let (job_path, result_path) = (dir.path().join("job.json"), dir.path().join("result.json"));
+    let bytes = serde_json::to_vec(&job).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&job_path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    imprint_host::isolate::work(&job_path, &result_path).unwrap_or_else(|e| panic!("{e}"));
+    let result: imprint_host::isolate::WorkerResult =
+        serde_json::from_slice(&std::fs::read(&result_path).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(result.runs[0].status, RunStatus::Ok, "{:?}", result.runs);
+    let in_process = inside
+        .findings
+        .iter()
+        .filter(|f| f.analyzer == "spikes")
+        .count();
+    assert!(in_process >= 1);
+    assert_eq!(result.output.findings.len(), in_process);
+}
+
+#[test]
+fn on_the_command_line_a_third_party_plugin_runs_in_a_worker_by_default() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let scan = scan(dir.path());
+    let analyze = |extra: &[&str], behavior: &str| {
+        let report = dir.path().join(format!("{behavior}.json"));
+        let out = std::process::Command::new(imprint())
+            .arg("analyze")
+            .arg(&scan)
+            .arg("--plugins")
+            .arg(crate::support::plugin_lib("imprint_testplugin_fixture"))
+            .arg("--plugins")
+            .arg(crate::support::plugin_lib("imprint_plugin_spikes"))
+            .args([
+                "--set",
+                &format!("fixture.behavior={behavior}"),
+                "--timeout-s",
+                "30",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&report)
+            .env("IMPRINT_STATE_DIR", dir.path().join("state"))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read(&report)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        serde_json::from_slice::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let status = |report: &serde_json::Value, id: &str| {
+        let runs = report["runs"].as_array().cloned().unwrap_or_default();
+        let run = runs.iter().find(|r| r["analyzer"] == id);
+        run.map(|r| r["status"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no run of {id}: {runs:?}"))
+    };
+    // No flag: the fixture (not first-party) segfaults in its worker; the host and the
+    // first-party analyzer, in process, carry on.
+    let crashed = analyze(&[], "segfault");
+    assert_eq!(
+        status(&crashed, "fixture"),
+        "crashed",
+        "{}",
+        crashed["runs"]
+    );
+    assert_eq!(status(&crashed, "spikes"), "ok");
+    let findings = crashed["findings"].as_array().cloned().unwrap_or_default();
+    assert!(findings.iter().any(|f| f["analyzer"] == "spikes"));
+    // Trusted back into the process, its panic is caught there: the SDK's message, not a
+    // worker's death.
+    let trusted = analyze(&["--trust", "fixture"], "panic");
+    assert_eq!(status(&trusted, "fixture"), "failed", "{}", trusted["runs"]);
+    let in_worker = |report: &serde_json::Value, id: &str| {
+        let runs = report["runs"].as_array().cloned().unwrap_or_default();
+        runs.iter()
+            .any(|r| r["analyzer"] == id && r["in_worker"] == true)
+    };
+    assert!(in_worker(&crashed, "fixture") && !in_worker(&crashed, "spikes"));
+    assert!(!in_worker(&trusted, "fixture"), "{}", trusted["runs"]);
+    let list = std::process::Command::new(imprint())
+        .args(["plugins", "list", "--plugins"])
+        .arg(crate::support::plugin_lib("imprint_testplugin_fixture"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listed = String::from_utf8_lossy(&list.stdout);
+    let line = listed.lines().find(|l| l.starts_with("fixture"));
+    assert!(line.is_some_and(|l| l.contains("[worker]")), "{listed}");
+}

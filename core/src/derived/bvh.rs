@@ -319,6 +319,58 @@ impl Bvh {
         &self.nodes
     }
 
+    /// The arrays besides the nodes: each leaf slot's triangle index, and its vertex indices
+    /// (slots in Morton order). With [`Bvh::nodes`] and the positions they are the whole
+    /// BVH, so another process can take it over with [`Bvh::from_parts`] instead of building.
+    pub fn leaves(&self) -> (&[u32], &[[u32; 3]]) {
+        (&self.order, &self.tris)
+    }
+
+    /// A BVH from the arrays of [`Bvh::nodes`] and [`Bvh::leaves`] and the scan's positions,
+    /// checked first: `None` when a child link, a leaf range or an index is out of range
+    /// (queries never index out of bounds).
+    ///
+    /// ```
+    /// use imprint_core::derived::Bvh;
+    /// let positions = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+    /// let bvh = Bvh::build(&positions, &[[0, 1, 2]]);
+    /// let (order, tris) = bvh.leaves();
+    /// let copy = Bvh::from_parts(bvh.nodes().to_vec(), order.to_vec(), tris.to_vec(), positions.to_vec());
+    /// let hit = copy.unwrap().cast_ray([0.2, 0.2, 1.0], [0.0, 0.0, -1.0], 5.0);
+    /// assert_eq!(hit.map(|h| h.triangle), Some(0));
+    /// ```
+    pub fn from_parts(
+        nodes: Vec<BvhNode>,
+        order: Vec<u32>,
+        tris: Vec<[u32; 3]>,
+        positions: Vec<[f32; 3]>,
+    ) -> Option<Self> {
+        let slots = tris.len();
+        // Children come after their parent (as every build lays them out), so no walk loops.
+        let links_ok = nodes.iter().enumerate().all(|(i, n)| {
+            if n.count == 0 {
+                [n.a, n.b]
+                    .iter()
+                    .all(|&c| (c as usize) > i && (c as usize) < nodes.len())
+            } else {
+                (n.a as usize)
+                    .checked_add(n.count as usize)
+                    .is_some_and(|end| end <= slots)
+            }
+        });
+        let indices_ok = order.len() == slots
+            && tris
+                .iter()
+                .flatten()
+                .all(|&v| (v as usize) < positions.len());
+        (links_ok && indices_ok && (nodes.is_empty() == (slots == 0))).then_some(Self {
+            nodes,
+            order,
+            tris,
+            positions,
+        })
+    }
+
     /// The triangle in leaf slot `slot` (slots are in Morton order; `order` maps them back).
     fn triangle(&self, slot: usize) -> Triangle {
         let [a, b, c] = self.tris[slot].map(|v| vec(&self.positions[v as usize]));
