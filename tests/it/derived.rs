@@ -281,7 +281,7 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
 
     #[test]
-    fn parallel_components_match_a_sequential_search(
+    fn union_find_components_match_a_depth_first_search(
         n in 3usize..400,
         raw in proptest::collection::vec((0u32..400, 0u32..400, 0u32..400), 1..5_000),
     ) {
