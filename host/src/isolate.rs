@@ -103,7 +103,7 @@ pub struct Inputs<'a> {
     pub labels: Option<&'a Path>,
     /// The case.
     pub case: &'a CaseFile,
-    /// Threads in all (shared among the plugins' workers).
+    /// Threads each plugin's worker may use (the workers run side by side).
     pub threads: usize,
     /// The host's derived data of the scans, shared with the workers through snapshots.
     pub derived: &'a [DerivedData<'a>],
@@ -150,9 +150,9 @@ pub fn run_workers(
     limits: &Limits,
 ) -> (Vec<RunRecord>, AnalyzerOutput) {
     use rayon::prelude::*;
-    let threads = (inputs.threads / plugins.len().max(1)).max(1);
+    let threads = inputs.threads.max(1);
     // Written once for all the workers; without them (a full disk), each derives its own.
-    let shared = tempfile::tempdir().ok().and_then(|dir| {
+    let shared = snapshot_dir().and_then(|dir| {
         let written = crate::run::write_snapshots(plugins, inputs.derived, inputs.case, dir.path());
         written.ok().map(|paths| (dir, paths))
     });
@@ -171,6 +171,20 @@ pub fn run_workers(
         output.margin_lines.append(&mut r.output.margin_lines);
     }
     (runs, output)
+}
+
+/// Where the snapshots go: shared memory where the system has it (`/dev/shm`: the workers
+/// map pages that never go to disk; writing 100 MB to a disk-backed temporary folder took
+/// 140–310 ms at 1M triangles, to `/dev/shm` 75–85 ms), else the temporary folder.
+fn snapshot_dir() -> Option<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let in_shm = shm
+        .is_dir()
+        .then(|| tempfile::Builder::new().prefix("imprint-").tempdir_in(shm));
+    match in_shm {
+        Some(Ok(dir)) => Some(dir),
+        _ => tempfile::tempdir().ok(),
+    }
 }
 
 fn run_worker(

