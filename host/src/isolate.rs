@@ -29,7 +29,7 @@ use crate::case::CaseFile;
 use crate::plugins::LoadedPlugin;
 use crate::report::{RunRecord, RunStatus};
 use crate::run::Params;
-use imprint_core::derived::DerivedData;
+use imprint_core::derived::{DerivedData, DerivedKind};
 use imprint_core::finding::AnalyzerOutput;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -392,12 +392,13 @@ pub fn work(job_path: &Path, result_path: &Path) -> std::io::Result<()> {
 fn run_job(job: &Job) -> Result<WorkerResult, String> {
     // The handshake: the interface is checked here, before any work.
     let plugin = crate::plugins::load(&job.plugin).map_err(|e| format!("refused: {}", e.reason))?;
+    let with_bvh = plugin.manifest.needs.contains(&DerivedKind::Bvh);
     let plugins = [plugin];
     if !job.snapshots.is_empty() {
         let shared = job
             .snapshots
             .iter()
-            .map(|p| crate::snapshot::SharedScan::open(p))
+            .map(|p| crate::snapshot::SharedScan::open(p, with_bvh))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         let none = crate::run::NoSpatial;

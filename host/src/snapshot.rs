@@ -332,8 +332,9 @@ pub struct SharedScan {
 
 impl SharedScan {
     /// Maps and checks the snapshot at `path`: every per-vertex and per-face array is empty
-    /// or as long as the scan, and every index is in range.
-    pub fn open(path: &Path) -> Result<Self, SnapshotError> {
+    /// or as long as the scan, and every index is in range. The BVH is taken over only
+    /// `with_bvh` (for a plugin that asked for spatial queries): it is copied out of the map.
+    pub fn open(path: &Path, with_bvh: bool) -> Result<Self, SnapshotError> {
         let snap = Snapshot::open(path)?;
         let positions = snap.array::<[f32; 3]>("positions")?;
         let on_boundary = snap
@@ -341,7 +342,7 @@ impl SharedScan {
             .iter()
             .map(|&b| b != 0)
             .collect();
-        let bvh = snap.bvh(positions)?;
+        let bvh = if with_bvh { snap.bvh(positions)? } else { None };
         let shared = Self {
             snap,
             on_boundary,
