@@ -203,7 +203,7 @@ struct PluginArgs {
     #[arg(long)]
     in_process: bool,
     /// Run this analyzer in a worker even if first-party (repeatable, comma-separated).
-    #[arg(long = "worker", value_delimiter = ',')]
+    #[arg(long = "worker", value_delimiter = ',', conflicts_with = "in_process")]
     workers: Vec<String>,
     /// Run this third-party analyzer in process (repeatable, comma-separated).
     #[arg(long = "trust", value_delimiter = ',')]

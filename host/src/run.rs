@@ -221,10 +221,11 @@ pub struct Session {
     refused: Vec<PluginLoadError>,
     params: Params,
     policy: crate::policy::Policy,
-    /// Run the plugins from `in_workers` on in worker processes with these limits.
+    /// The worker limits (`None`: every plugin in process).
     pub isolation: Option<crate::isolate::Limits>,
-    /// `plugins[in_workers..]` run in workers (when `isolation` is set), the rest in process.
-    in_workers: usize,
+    /// `plugins[first_in_worker..]` run in workers (when `isolation` is set), the rest in
+    /// process.
+    first_in_worker: usize,
 }
 
 impl Session {
@@ -241,7 +242,7 @@ impl Session {
         // In-process plugins first (a stable sort keeps the discovery order within each).
         let isolated = |p: &LoadedPlugin| opts.isolation.is_some() && opts.placement.in_worker(p);
         plugins.sort_by_key(|p| isolated(p));
-        let in_workers = plugins.iter().take_while(|p| !isolated(p)).count();
+        let first_in_worker = plugins.iter().take_while(|p| !isolated(p)).count();
         let policy = match &opts.policy {
             Some(path) => {
                 crate::policy::Policy::read(path).map_err(|e| AnalyzeError::Usage(e.to_string()))?
@@ -257,7 +258,7 @@ impl Session {
             params,
             policy,
             isolation: opts.isolation.clone(),
-            in_workers,
+            first_in_worker,
         })
     }
 
@@ -300,7 +301,7 @@ impl Session {
         let files = scans;
         let scans = load_scans(files, labels, negative)?;
         let loaded = self.loaded();
-        let (inside, outside) = self.plugins.split_at(self.in_workers);
+        let (inside, outside) = self.plugins.split_at(self.first_in_worker);
         let report = match &self.isolation {
             Some(limits) if !outside.is_empty() => {
                 report_with(&scans, case, &loaded, |derived, case| {
