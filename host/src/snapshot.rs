@@ -20,7 +20,6 @@ use imprint_core::derived::{Bvh, BvhNode};
 use imprint_core::plugin::{ScanView, SpatialQuery_TO};
 use memmap2::Mmap;
 use std::collections::HashMap;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -86,7 +85,6 @@ pub fn write(path: &Path, sections: &[Section<'_>]) -> Result<(), SnapshotError>
         source,
     };
     let file = std::fs::File::create(path).map_err(io)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut head = Vec::with_capacity(HEADER + ENTRY * sections.len());
     head.extend_from_slice(MAGIC);
     head.extend_from_slice(&VERSION.to_ne_bytes());
@@ -94,6 +92,7 @@ pub fn write(path: &Path, sections: &[Section<'_>]) -> Result<(), SnapshotError>
     head.extend_from_slice(&(sections.len() as u32).to_ne_bytes());
     let mut offset = align(HEADER + ENTRY * sections.len());
     let mut offsets = Vec::with_capacity(sections.len());
+    let mut end = HEADER + ENTRY * sections.len();
     for s in sections {
         let mut name = [0u8; NAME];
         let n = s.name.len().min(NAME);
@@ -102,16 +101,35 @@ pub fn write(path: &Path, sections: &[Section<'_>]) -> Result<(), SnapshotError>
         head.extend_from_slice(&(offset as u64).to_ne_bytes());
         head.extend_from_slice(&(s.bytes.len() as u64).to_ne_bytes());
         offsets.push(offset);
-        offset = align(offset + s.bytes.len());
+        end = offset + s.bytes.len();
+        offset = align(end);
     }
-    out.write_all(&head).map_err(io)?;
-    let mut at = head.len();
-    for (s, &start) in sections.iter().zip(&offsets) {
-        out.write_all(&[0u8; ALIGN][..start - at]).map_err(io)?;
-        out.write_all(s.bytes).map_err(io)?;
-        at = start + s.bytes.len();
+    #[cfg(unix)]
+    {
+        // Sections written side by side at their offsets (the gaps read as zeros): about
+        // twice as fast as one stream on 2 cores.
+        use rayon::prelude::*;
+        use std::os::unix::fs::FileExt;
+        file.set_len(end as u64).map_err(io)?;
+        file.write_all_at(&head, 0).map_err(io)?;
+        sections
+            .par_iter()
+            .zip(&offsets)
+            .try_for_each(|(s, &start)| file.write_all_at(s.bytes, start as u64))
+            .map_err(io)
     }
-    out.flush().map_err(io)
+    #[cfg(not(unix))]
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        out.write_all(&head).map_err(io)?;
+        let mut at = head.len();
+        for (s, &start) in sections.iter().zip(&offsets) {
+            out.write_all(&[0u8; ALIGN][..start - at]).map_err(io)?;
+            out.write_all(s.bytes).map_err(io)?;
+            at = start + s.bytes.len();
+        }
+        out.flush().map_err(io)
+    }
 }
 
 fn align(n: usize) -> usize {
