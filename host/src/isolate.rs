@@ -1,12 +1,13 @@
-//! Worker mode (`imprint analyze --isolate`): each plugin runs in a child process of the
-//! `imprint` binary (`imprint worker JOB RESULT`), so a plugin that segfaults, aborts, hangs
-//! or eats memory costs only its own result, never the host or another analyzer's findings.
+//! Worker mode (third-party plugins by default on the command line, every plugin with
+//! `--isolate`; see [`Placement`]): each such plugin runs in a child process of the `imprint`
+//! binary (`imprint worker JOB RESULT`), so a plugin that segfaults, aborts, hangs or eats
+//! memory costs only its own result, never the host or another analyzer's findings.
 //!
 //! **Protocol.** The host writes a job file (the scan files, labels, case, the plugin's
-//! parameters, threads, the memory cap); the worker checks the plugin's interface (loading
-//! it is the handshake: a refused plugin is reported as such before any work), maps the
-//! host's snapshots of the scans and their derived data, runs the one plugin and writes its run records
-//! and findings to the result file (through a temporary file and a rename). Results never
+//! parameters, threads, the memory cap, the snapshots); the worker checks the plugin's
+//! interface (loading it is the handshake: a refused plugin is reported as such before any
+//! work), maps the host's snapshots of the scans and their derived data, runs the one plugin
+//! and writes its run records and findings to the result file (through a temporary file and a rename). Results never
 //! travel on stdout: a plugin that prints cannot corrupt them (the worker's own output goes
 //! to a log file the host reads only to explain a failure).
 //!

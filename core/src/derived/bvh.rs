@@ -335,7 +335,8 @@ impl Bvh {
     /// let positions = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
     /// let bvh = Bvh::build(&positions, &[[0, 1, 2]]);
     /// let (order, tris) = bvh.leaves();
-    /// let copy = Bvh::from_parts(bvh.nodes().to_vec(), order.to_vec(), tris.to_vec(), positions.to_vec());
+    /// let (nodes, order, tris) = (bvh.nodes().to_vec(), order.to_vec(), tris.to_vec());
+    /// let copy = Bvh::from_parts(nodes, order, tris, positions.to_vec());
     /// let hit = copy.unwrap().cast_ray([0.2, 0.2, 1.0], [0.0, 0.0, -1.0], 5.0);
     /// assert_eq!(hit.map(|h| h.triangle), Some(0));
     /// ```
