@@ -12,7 +12,12 @@
 //!    (sharp rim: an air bubble) or a cosine (blurred: fluid).
 //! 3. **Anatomy is not a void.** Fissures, grooves, the gingival crease and embrasures are
 //!    long: a region whose footprint is more than 2.5 times longer than wide is left alone;
-//!    so are regions wider than `max_diameter`.
+//!    so are regions wider than `max_diameter`. The pockets between a crown and a papilla are
+//!    round enough, but the surface around them explains them: their depth below the fitted
+//!    surround is a fraction of their depth below the smoothed copy, and their profile does not
+//!    fit a bubble's. A bubble's depth is at least its depth below the smoothed copy (which
+//!    follows it part of the way); its profile may fit less well on a coarse scan, where a
+//!    steep wall has few vertices.
 
 use crate::geometry::{dist, dot, sub};
 use crate::policy::Policy;
@@ -46,8 +51,10 @@ pub struct Bump {
     pub ring_rms: f32,
     /// Minor over major axis of the footprint (1 = round).
     pub roundness: f32,
-    /// RMS residual of the radial profile fit, relative to the depth.
+    /// RMS residual of the radial profile fit out to 1.25 radii, relative to the depth.
     pub profile_misfit: f32,
+    /// Depth below the fitted surround over the peak's depth below the smoothed copy.
+    pub surround_share: f32,
 }
 
 const ROUNDS_SCALE: f32 = 1.3;
@@ -82,7 +89,7 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
     let measured: Vec<Bump> = regions
         .par_iter()
         .filter(|r| within(scan, r, 0.9 * reach))
-        .filter_map(|r| measure(scan, r, edge))
+        .filter_map(|r| measure(scan, r, edge, height[r[0] as usize].abs()))
         .filter(|b| {
             b.depth >= seed
                 && b.diameter >= 0.85 * min_diameter
@@ -93,8 +100,11 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
                 && b.ring_rms <= (3.0 * noise).max(0.25 * b.depth)
                 && b.roundness >= 0.5
                 // A bubble has a bubble's profile (a cap or a cosine about its centre); the
-                // pockets of gingiva between crowns and papillae do not.
-                && b.profile_misfit <= 0.18
+                // pockets of gingiva between crowns and papillae do not, and their surround
+                // explains most of their depth. A round bubble the surround does not explain
+                // may fit less well (few vertices on a steep wall of a coarse scan).
+                && (b.profile_misfit <= 0.18
+                    || (b.profile_misfit <= 0.25 && b.surround_share >= 0.9 && b.roundness >= 0.7))
         })
         .collect();
     (distinct(measured), noise)
@@ -223,7 +233,9 @@ fn nearby(scan: &ScanRef<'_, '_>, start: &[u32], centre: [f32; 3], radius: f32) 
     out
 }
 
-fn measure(scan: &ScanRef<'_, '_>, region: &[u32], edge: f32) -> Option<Bump> {
+/// Measures the region against a quadric fitted to the ring around it; `peak` is the depth
+/// (or height) of its first vertex below (above) the smoothed copy.
+fn measure(scan: &ScanRef<'_, '_>, region: &[u32], edge: f32, peak: f32) -> Option<Bump> {
     let p = scan.positions();
     let normals = scan.vertex_normals();
     let n = region.len() as f32;
@@ -335,6 +347,7 @@ fn measure(scan: &ScanRef<'_, '_>, region: &[u32], edge: f32) -> Option<Bump> {
         return None;
     }
     let diameter = 2.0 * radius;
+    let misfit = fit.rim_rms(&samples) / depth;
     // ∫ profile over the disc: πR²A/2 for the cap, (1/2 − 2/π²)·πR²A for the cosine.
     let shape = if sharp {
         0.5
@@ -355,7 +368,8 @@ fn measure(scan: &ScanRef<'_, '_>, region: &[u32], edge: f32) -> Option<Bump> {
         vertices: body.iter().map(|l| l.0).collect(),
         ring_rms,
         roundness: (lo / hi).sqrt(),
-        profile_misfit: fit.rms / depth,
+        profile_misfit: misfit,
+        surround_share: depth / peak.max(1e-6),
     })
 }
 
@@ -365,25 +379,45 @@ struct ProfileFit {
     sharp: bool,
     radius: f32,
     amplitude: f32,
-    /// RMS residual of the fit, mm.
-    rms: f32,
+}
+
+impl ProfileFit {
+    /// The profile at distance `r` from the centre.
+    fn at(&self, r: f32) -> f32 {
+        self.amplitude * unit_profile(self.sharp, r / self.radius)
+    }
+
+    /// RMS residual over the samples out to 1.25 radii: the bubble and its rim, not the
+    /// anatomy that may rise beyond it (a tooth wall beside a bubble on the gingiva).
+    fn rim_rms(&self, samples: &[(f32, f32)]) -> f32 {
+        let (sum, n) = samples
+            .iter()
+            .filter(|(r, _)| *r < 1.25 * self.radius)
+            .fold((0.0f32, 0usize), |(s, n), (r, e)| {
+                (s + (e - self.at(*r)).powi(2), n + 1)
+            });
+        (sum / n.max(1) as f32).sqrt()
+    }
+}
+
+/// The cap `1 − x²` (sharp) or the cosine `½(1 + cos πx)`, over `x = r / R`; zero beyond 1.
+fn unit_profile(sharp: bool, x: f32) -> f32 {
+    if x >= 1.0 {
+        0.0
+    } else if sharp {
+        1.0 - x * x
+    } else {
+        0.5 * (1.0 + (std::f32::consts::PI * x).cos())
+    }
 }
 
 fn fit_profile(samples: &[(f32, f32)], max_radius: f32) -> Option<ProfileFit> {
-    let cap = |x: f32| if x < 1.0 { 1.0 - x * x } else { 0.0 };
-    let cosine = |x: f32| {
-        if x < 1.0 {
-            0.5 * (1.0 + (std::f32::consts::PI * x).cos())
-        } else {
-            0.0
-        }
-    };
     let stride = samples.len().div_ceil(400).max(1);
     let samples: Vec<(f32, f32)> = samples.iter().step_by(stride).copied().collect();
     let samples = &samples[..];
     let mut best: Option<(f32, ProfileFit)> = None;
     for sharp in [true, false] {
-        let f = |x: f32| if sharp { cap(x) } else { cosine(x) };
+        let f = |x: f32| unit_profile(sharp, x);
         let steps = 60;
         for k in 1..=steps {
             let radius = max_radius * k as f32 / steps as f32;
@@ -408,7 +442,6 @@ fn fit_profile(samples: &[(f32, f32)], max_radius: f32) -> Option<ProfileFit> {
                         sharp,
                         radius,
                         amplitude,
-                        rms: (sse / samples.len().max(1) as f32).sqrt(),
                     },
                 ));
             }
@@ -474,8 +507,50 @@ pub fn finding(b: &Bump, policy: &Policy<'_>) -> Finding {
     .with_metric("sharp_rim", if b.sharp { 1.0 } else { 0.0 })
     .with_metric("ring_rms_mm", f64::from(b.ring_rms))
     .with_metric("roundness", f64::from(b.roundness))
-    .with_metric("profile_misfit", f64::from(b.profile_misfit));
+    .with_metric("profile_misfit", f64::from(b.profile_misfit))
+    .with_metric("surround_share", f64::from(b.surround_share));
     f.vertices = b.vertices.clone();
     f.tooth = place.tooth;
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Radial samples of a cap 1.8 mm across and 0.9 mm deep, with a tooth wall rising
+    /// 1.4 mm beyond 1.3 radii on one side.
+    fn bubble_beside_wall() -> Vec<(f32, f32)> {
+        let mut samples = Vec::new();
+        for k in 0..200 {
+            let r = 2.0 * k as f32 / 200.0;
+            samples.push((r, 0.9 * unit_profile(true, r / 0.9)));
+            if k % 10 == 0 && r > 1.2 {
+                samples.push((r, -1.4));
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn the_profile_fit_finds_the_cap() {
+        let fit = fit_profile(&bubble_beside_wall(), 2.0).expect("a fit");
+        assert!(fit.sharp);
+        assert!((fit.radius - 0.9).abs() < 0.1, "radius {}", fit.radius);
+        assert!((fit.amplitude - 0.9).abs() < 0.1, "depth {}", fit.amplitude);
+    }
+
+    #[test]
+    fn the_rim_misfit_ignores_anatomy_beyond_the_rim() {
+        let samples = bubble_beside_wall();
+        let fit = fit_profile(&samples, 2.0).expect("a fit");
+        let everywhere = (samples
+            .iter()
+            .map(|(r, e)| (e - fit.at(*r)).powi(2))
+            .sum::<f32>()
+            / samples.len() as f32)
+            .sqrt();
+        assert!(fit.rim_rms(&samples) / fit.amplitude < 0.05);
+        assert!(everywhere / fit.amplitude > 0.18, "{everywhere}");
+    }
 }
