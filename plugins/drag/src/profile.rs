@@ -14,7 +14,8 @@
 //! shoulders separately fold little the way the channel does; at a crease (the gingival
 //! crease, a finish line, the junction of a fissure's walls) they fold into it. Shoulders
 //! folding the other way (a groove over a cusp's crown, a ridge across a valley) are the
-//! curve of the tooth, not a crease. Stations on a crease, or whose two shoulders lie on
+//! curve of the tooth, not a crease; so is a ridge's convex ground (a ridge traced over a
+//! cusp). Stations on a crease, or whose two shoulders lie on
 //! different teeth or on a tooth and the gingiva, do not count as a mark.
 
 use crate::grooves::{Groove, Settings, Surface};
@@ -84,7 +85,7 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         .collect();
     let good: Vec<&Station> = stations
         .iter()
-        .filter(|st| st.depth.abs() >= 0.5 * settings.min_depth && unbent(st.bend))
+        .filter(|st| st.depth.abs() >= 0.5 * settings.min_depth && unbent(st.bend, sign))
         .collect();
     if good.len() < 3 || good.len() * 2 < line.len() {
         return None;
@@ -98,6 +99,8 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     if depth.abs() < settings.min_depth
         || depth.abs() > MAX_DEPTH_MM
         || width > settings.max_width
+        // Narrower than an edge is not a channel the scan resolves.
+        || width < s.edge
         || misfit > 0.5 * depth.abs()
     {
         return None;
@@ -430,9 +433,17 @@ fn split_shoulders(s: &Surface<'_>, slab: &[(u32, f32, f32)], x0: f32) -> bool {
     side(true) != side(false)
 }
 
-/// The shoulders of a station fold little enough for a mark (see [`bend_deg`]).
-fn unbent(bend: f32) -> bool {
-    (-MAX_COUNTER_BEND_DEG..=MAX_BEND_DEG).contains(&bend)
+/// The shoulders of a station fold little enough for a mark (see [`bend_deg`]). A groove
+/// whose shoulders fold into it lies in a crease; a ridge whose shoulders fall away from it
+/// lies on a convex surface (over a cusp, round a crown), as a ridge traced over a tooth
+/// does: it may fold as far as a groove across a cusp.
+fn unbent(bend: f32, sign: f32) -> bool {
+    let most = if sign > 0.0 {
+        MAX_COUNTER_BEND_DEG
+    } else {
+        MAX_BEND_DEG
+    };
+    (-MAX_COUNTER_BEND_DEG..=most).contains(&bend)
 }
 
 /// The angle between lines fitted to the left and the right shoulder, degrees, positive
