@@ -16,7 +16,6 @@ pub(crate) fn flood(
     allowed: impl Fn(usize) -> bool,
 ) {
     use rayon::prelude::*;
-    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
     // Only labelled vertices on the edge of an unlabelled region can spread.
     let front: Vec<u32> = (0..labels.len())
         .into_par_iter()
@@ -25,6 +24,18 @@ pub(crate) fn flood(
         })
         .map(|v| v as u32)
         .collect();
+    flood_from(adjacency, elevation, labels, allowed, front);
+}
+
+/// [`flood`] from a given front: the labelled vertices that border unlabelled ones.
+fn flood_from(
+    adjacency: &Csr,
+    elevation: impl Fn(u16, usize) -> u8,
+    labels: &mut [u16],
+    allowed: impl Fn(usize) -> bool,
+    front: Vec<u32>,
+) {
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
     for v in front {
         let v = v as usize;
         buckets[elevation(labels[v], v) as usize].push(v as u32);
@@ -135,6 +146,8 @@ fn smoothed(adjacency: &Csr, positions: &[[f32; 3]], on_boundary: &[bool]) -> Ve
 /// Moves label boundaries onto the crest of `elevation`: vertices within `rings` of a
 /// boundary are unlabelled and flooded again from the labels around them. The band is thin,
 /// so no label can run far; it only settles where, inside a dilated ridge, the line falls.
+/// Only the first ring is found by a pass over every vertex; the rest of the work walks the
+/// band.
 pub(crate) fn refine(
     adjacency: &Csr,
     elevation: &[u8],
@@ -144,40 +157,62 @@ pub(crate) fn refine(
 ) {
     use rayon::prelude::*;
     let n = labels.len();
-    let mut band: Vec<bool> = (0..n)
+    let labelled = |l: &[u16], v: usize| l[v] != NONE;
+    let mut band: Vec<u32> = (0..n)
         .into_par_iter()
-        .map(|v| {
-            labels[v] != NONE
+        .filter(|&v| {
+            labelled(labels, v)
                 && adjacency
                     .row(v)
                     .iter()
                     .any(|w| labels[*w as usize] != labels[v] && labels[*w as usize] != NONE)
         })
+        .map(|v| v as u32)
         .collect();
-    for _ in 1..rings {
-        let prev = band;
-        band = (0..n)
-            .into_par_iter()
-            .map(|v| {
-                prev[v] || (labels[v] != NONE && adjacency.row(v).iter().any(|w| prev[*w as usize]))
-            })
-            .collect();
+    let mut in_band = vec![false; n];
+    for &v in &band {
+        in_band[v as usize] = true;
     }
-    let original = labels.to_vec();
-    for v in 0..n {
-        if band[v] {
-            labels[v] = NONE;
+    let mut ring_start = 0;
+    for _ in 1..rings {
+        let ring_end = band.len();
+        for i in ring_start..ring_end {
+            for &w in adjacency.row(band[i] as usize) {
+                if !in_band[w as usize] && labelled(labels, w as usize) {
+                    in_band[w as usize] = true;
+                    band.push(w);
+                }
+            }
+        }
+        ring_start = ring_end;
+    }
+    let original: Vec<u16> = band.iter().map(|&v| labels[v as usize]).collect();
+    for &v in &band {
+        labels[v as usize] = NONE;
+    }
+    // The front: labelled vertices beside the band.
+    let mut front = Vec::new();
+    let mut seen = vec![false; n];
+    for &v in &band {
+        for &w in adjacency.row(v as usize) {
+            if labels[w as usize] != NONE && !seen[w as usize] {
+                seen[w as usize] = true;
+                front.push(w);
+            }
         }
     }
-    flood(
+    // In vertex order, as a full pass would find them: ties in the queue break the same way.
+    front.sort_unstable();
+    flood_from(
         adjacency,
         |_, v| elevation[v],
         labels,
-        |w| band[w] && allowed(w),
+        |w| in_band[w] && allowed(w),
+        front,
     );
-    for v in 0..n {
-        if labels[v] == NONE {
-            labels[v] = original[v];
+    for (&v, &l) in band.iter().zip(&original) {
+        if labels[v as usize] == NONE {
+            labels[v as usize] = l;
         }
     }
 }

@@ -54,27 +54,17 @@ impl ArchCurve {
         if n < 2 {
             return (0.0, 0.0);
         }
-        let seg = |k: usize| -> (f32, f32, f32) {
-            let (a, b) = (self.points[k], self.points[k + 1]);
-            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-            let len2 = (dx * dx + dy * dy).max(1e-12);
-            let f = (((x - a[0]) * dx + (y - a[1]) * dy) / len2).clamp(0.0, 1.0);
-            let (px, py) = (a[0] + f * dx, a[1] + f * dy);
-            let d2 = (x - px).powi(2) + (y - py).powi(2);
-            // Outward normal (−dy, dx) for a curve running towards +x at its front.
-            let side = (-dy * (x - px) + dx * (y - py)).signum();
-            let s = self.s[k] + f * (self.s[k + 1] - self.s[k]);
-            (d2, s, side * d2.sqrt())
-        };
+        // Walk on squared distances alone; the arc length and side of the nearest segment
+        // only once at the end.
         let mut k = start.min(n - 2);
-        let mut best = seg(k);
+        let mut best = segment_dist2(self, k, x, y);
         loop {
             let mut moved = false;
             for cand in [k.wrapping_sub(1), k + 1] {
                 if cand < n - 1 {
-                    let r = seg(cand);
-                    if r.0 < best.0 {
-                        best = r;
+                    let d2 = segment_dist2(self, cand, x, y);
+                    if d2 < best {
+                        best = d2;
                         k = cand;
                         moved = true;
                         break;
@@ -82,9 +72,18 @@ impl ArchCurve {
                 }
             }
             if !moved {
-                return (best.1, best.2);
+                break;
             }
         }
+        let (a, b) = (self.points[k], self.points[k + 1]);
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len2 = (dx * dx + dy * dy).max(1e-12);
+        let f = (((x - a[0]) * dx + (y - a[1]) * dy) / len2).clamp(0.0, 1.0);
+        let (px, py) = (a[0] + f * dx, a[1] + f * dy);
+        // Outward normal (−dy, dx) for a curve running towards +x at its front.
+        let side = (-dy * (x - px) + dx * (y - py)).signum();
+        let s = self.s[k] + f * (self.s[k + 1] - self.s[k]);
+        (s, side * best.sqrt())
     }
 
     /// Point and unit tangent at arc length `s`.
@@ -187,7 +186,7 @@ impl ArchFrame {
     }
 }
 
-/// The nearest segment of a curve at the centre of every 1 mm cell around it: a start for
+/// The nearest segment of a curve at the centre of every 2 mm cell around it: a start for
 /// [`ArchCurve::project`]'s local search, so that it ends in a step or two.
 struct StartGrid {
     origin: [f32; 2],
@@ -197,7 +196,7 @@ struct StartGrid {
 }
 
 impl StartGrid {
-    const CELL: f32 = 1.0;
+    const CELL: f32 = 2.0;
     const PAD: f32 = 40.0;
 
     fn new(curve: &ArchCurve) -> Self {
@@ -221,10 +220,9 @@ impl StartGrid {
                 let x = origin[0] + ((k % cols) as f32 + 0.5) * Self::CELL;
                 let y = origin[1] + ((k / cols) as f32 + 0.5) * Self::CELL;
                 (0..segments)
-                    .min_by(|&a, &b| {
-                        segment_dist2(curve, a, x, y).total_cmp(&segment_dist2(curve, b, x, y))
-                    })
-                    .unwrap_or(0) as u32
+                    .map(|k| (k, segment_dist2(curve, k, x, y)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or(0, |(k, _)| k) as u32
             })
             .collect();
         Self {
@@ -363,17 +361,34 @@ fn occlusal_guess(
 fn fit_tip_plane(positions: &[[f32; 3]], u: V3, origin: V3) -> Option<(V3, V3, f32)> {
     const SECTORS: usize = 48;
     let (e1, e2) = basis(u);
-    let mut top: Vec<Option<(f32, usize)>> = vec![None; SECTORS];
-    let mut counts = [0usize; SECTORS];
-    for (i, p) in positions.iter().enumerate() {
-        let d = v3(*p) - origin;
-        let (x, y, h) = (d.dot(&e1), d.dot(&e2), d.dot(&u));
-        let k = sector(x, y, SECTORS);
-        counts[k] += 1;
-        if top[k].is_none_or(|(best, _)| h > best) {
-            top[k] = Some((h, i));
-        }
-    }
+    // Per sector: the highest point (height, index) and the count, in parallel chunks.
+    type Sectors = (Vec<Option<(f32, usize)>>, Vec<usize>);
+    let empty = || -> Sectors { (vec![None; SECTORS], vec![0; SECTORS]) };
+    let (top, counts) = positions
+        .par_iter()
+        .enumerate()
+        .with_min_len(8192)
+        .fold(empty, |(mut top, mut counts), (i, p)| {
+            let d = v3(*p) - origin;
+            let (x, y, h) = (d.dot(&e1), d.dot(&e2), d.dot(&u));
+            let k = sector(x, y, SECTORS);
+            counts[k] += 1;
+            if top[k].is_none_or(|(best, _)| h > best) {
+                top[k] = Some((h, i));
+            }
+            (top, counts)
+        })
+        .reduce(empty, |(mut ta, mut ca), (tb, cb)| {
+            for k in 0..SECTORS {
+                ca[k] += cb[k];
+                if let Some((h, i)) = tb[k] {
+                    if ta[k].is_none_or(|(best, j)| h > best || (h == best && i < j)) {
+                        ta[k] = Some((h, i));
+                    }
+                }
+            }
+            (ta, ca)
+        });
     let min_count = positions.len() / 2000 + 3;
     let mut tips: Vec<V3> = (0..SECTORS)
         .filter(|k| counts[*k] >= min_count)

@@ -569,7 +569,12 @@ const LOWEST_CROWN_TOP: f32 = -2.5;
 /// [`LOWEST_CROWN_TOP`]: the gingival ridge past the last molar, which the split took for
 /// one more tooth. A tooth the case says is prepared is kept, however low.
 fn drop_low_ends(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<String>) {
-    let present: std::collections::BTreeSet<u8> = fdi.iter().copied().filter(|&l| l != 0).collect();
+    let mut on_scan = [false; 256];
+    for &l in fdi.iter() {
+        on_scan[l as usize] = true;
+    }
+    let present: std::collections::BTreeSet<u8> =
+        (1..=255u8).filter(|&l| on_scan[l as usize]).collect();
     let quadrants: std::collections::BTreeSet<u8> = present.iter().map(|t| t / 10).collect();
     for q in quadrants {
         let Some(&last) = present.iter().filter(|t| *t / 10 == q).max() else {
@@ -670,15 +675,16 @@ struct ToothBox {
     h: (f32, f32),
 }
 
-fn tooth_boxes(labels: &[u8], coords: &ArchCoords) -> std::collections::HashMap<u8, ToothBox> {
-    let mut values: std::collections::HashMap<u8, [Vec<f32>; 3]> = Default::default();
+/// Each tooth's box, indexed by its FDI number (`None` for numbers not on the scan).
+fn tooth_boxes(labels: &[u8], coords: &ArchCoords) -> Vec<Option<ToothBox>> {
+    let mut values: Vec<[Vec<f32>; 3]> = vec![Default::default(); 256];
     for (v, l) in labels.iter().enumerate().filter(|(_, l)| **l != 0) {
-        let e = values.entry(*l).or_default();
+        let e = &mut values[*l as usize];
         e[0].push(coords.s[v]);
         e[1].push(coords.t[v]);
         e[2].push(coords.h[v]);
     }
-    let range = |mut x: Vec<f32>| {
+    let range = |x: &mut Vec<f32>| {
         let mut q = |f: f32| {
             let k = ((x.len() - 1) as f32 * f) as usize;
             *x.select_nth_unstable_by(k, f32::total_cmp).1
@@ -686,16 +692,13 @@ fn tooth_boxes(labels: &[u8], coords: &ArchCoords) -> std::collections::HashMap<
         (q(0.02), q(0.98))
     };
     values
-        .into_iter()
-        .map(|(l, [s, t, h])| {
-            (
-                l,
-                ToothBox {
-                    s: range(s),
-                    t: range(t),
-                    h: range(h),
-                },
-            )
+        .into_par_iter()
+        .map(|[mut s, mut t, mut h]| {
+            (!s.is_empty()).then(|| ToothBox {
+                s: range(&mut s),
+                t: range(&mut t),
+                h: range(&mut h),
+            })
         })
         .collect()
 }
@@ -725,7 +728,7 @@ pub fn regions_from(labels: &[u8], coords: &ArchCoords, normal_up: &[f32]) -> Ve
         .par_iter()
         .enumerate()
         .map(|(v, l)| {
-            let Some(b) = boxes.get(l) else {
+            let Some(b) = boxes[*l as usize].as_ref() else {
                 return Region::Gingiva;
             };
             let local = local_of(b, coords.s[v], coords.t[v], coords.h[v]);
