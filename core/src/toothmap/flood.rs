@@ -216,3 +216,89 @@ pub(crate) fn refine(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{derived::DerivedData, shapes};
+
+    /// A 20 × 20 grid (1 mm cells): column `i` of each vertex.
+    fn grid() -> (crate::scan::Scan, Vec<usize>) {
+        let scan = shapes::to_scan(shapes::grid_plane(20, 20.0));
+        let columns = scan
+            .positions
+            .iter()
+            .map(|p| p[0].round() as usize)
+            .collect();
+        (scan, columns)
+    }
+
+    #[test]
+    fn flood_meets_on_the_ridge() {
+        let (scan, column) = grid();
+        let derived = DerivedData::new(&scan);
+        let ridge = 13;
+        let elevation: Vec<u8> = column
+            .iter()
+            .map(|&c| if c == ridge { 200 } else { 10 })
+            .collect();
+        let mut labels: Vec<u16> = column
+            .iter()
+            .map(|&c| match c {
+                0 => 0,
+                20 => 1,
+                _ => NONE,
+            })
+            .collect();
+        flood(
+            derived.adjacency(),
+            |_, v| elevation[v],
+            &mut labels,
+            |_| true,
+        );
+        for (v, &c) in column.iter().enumerate() {
+            if c < ridge {
+                assert_eq!(labels[v], 0, "column {c}");
+            } else if c > ridge {
+                assert_eq!(labels[v], 1, "column {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn refine_moves_a_boundary_within_its_band_onto_the_ridge_and_nothing_else() {
+        let (scan, column) = grid();
+        let derived = DerivedData::new(&scan);
+        // The labels meet between columns 9 and 10; the ridge is two columns off, within
+        // the band of two rings either side.
+        let ridge = 11;
+        let elevation: Vec<u8> = column
+            .iter()
+            .map(|&c| if c == ridge { 200 } else { 10 })
+            .collect();
+        let mut labels: Vec<u16> = column.iter().map(|&c| u16::from(c >= 10)).collect();
+        refine(derived.adjacency(), &elevation, &mut labels, 2, |_| true);
+        for (v, &c) in column.iter().enumerate() {
+            if c < ridge {
+                assert_eq!(labels[v], 0, "column {c}");
+            } else if c > ridge {
+                assert_eq!(labels[v], 1, "column {c}");
+            }
+        }
+        // A ridge beyond the band does not pull the boundary to it.
+        let far = 16;
+        let elevation: Vec<u8> = column
+            .iter()
+            .map(|&c| if c == far { 200 } else { 10 })
+            .collect();
+        let mut labels: Vec<u16> = column.iter().map(|&c| u16::from(c >= 10)).collect();
+        refine(derived.adjacency(), &elevation, &mut labels, 2, |_| true);
+        for (v, &c) in column.iter().enumerate() {
+            if c <= 7 {
+                assert_eq!(labels[v], 0, "column {c}");
+            } else if c >= 12 {
+                assert_eq!(labels[v], 1, "column {c}");
+            }
+        }
+    }
+}
