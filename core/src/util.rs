@@ -92,3 +92,26 @@ pub fn polyline_project(p: [f32; 3], line: &[[f32; 3]], closed: bool) -> Option<
     }
     Some((best.0.sqrt(), best.1, best.2))
 }
+
+/// Sums `term(i)` over `0..n` in parallel, in fixed chunks added in index order: the same
+/// result on every run. (A rayon `reduce` adds in whatever tree the scheduler built, so a
+/// float sum can differ in its last bits from run to run, and a threshold downstream flip.)
+///
+/// ```
+/// let s = imprint_core::util::ordered_sum(100_000, 0.0f32, |a, b| a + b, |i| i as f32 * 1e-3);
+/// assert_eq!(s, imprint_core::util::ordered_sum(100_000, 0.0f32, |a, b| a + b, |i| i as f32 * 1e-3));
+/// ```
+pub fn ordered_sum<T: Copy + Send + Sync>(
+    n: usize,
+    zero: T,
+    add: impl Fn(T, T) -> T + Sync,
+    term: impl Fn(usize) -> T + Sync,
+) -> T {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    let parts: Vec<T> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).fold(zero, |acc, i| add(acc, term(i))))
+        .collect();
+    parts.into_iter().fold(zero, &add)
+}

@@ -375,7 +375,13 @@ pub(crate) fn hole(mesh: &GridMesh, center: u32, radius: f32, id: String) -> Pla
             mesh.labels[center as usize],
         ),
         vertices: Vec::new(),
-        remove: removed.into_iter().collect(),
+        // In index order: a hash set's order differs from run to run, and a double
+        // surface copies these triangles in this order (the same seed, the same file).
+        remove: {
+            let mut remove: Vec<u32> = removed.into_iter().collect();
+            remove.sort_unstable();
+            remove
+        },
     }
 }
 
@@ -493,7 +499,11 @@ fn double_sheet(
     };
     Placed {
         truth: t,
-        vertices: copy.into_values().collect(),
+        vertices: {
+            let mut vertices: Vec<u32> = copy.into_values().collect();
+            vertices.sort_unstable();
+            vertices
+        },
         remove: Vec::new(),
     }
 }

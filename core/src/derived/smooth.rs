@@ -24,17 +24,19 @@ pub fn mean_edge_length<'a>(
     neighbours: impl Fn(usize) -> &'a [u32] + Sync,
     positions: &[[f32; 3]],
 ) -> f32 {
-    let (sum, count) = (0..positions.len())
-        .into_par_iter()
-        .map(|v| {
+    let (sum, count) = crate::util::ordered_sum(
+        positions.len(),
+        (0.0f64, 0usize),
+        |a, b| (a.0 + b.0, a.1 + b.1),
+        |v| {
             let ring = neighbours(v);
             let s: f32 = ring
                 .iter()
                 .map(|w| dist(positions[*w as usize], positions[v]))
                 .sum();
             (s as f64, ring.len())
-        })
-        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        },
+    );
     (sum / count.max(1) as f64) as f32
 }
 

@@ -299,10 +299,12 @@ pub fn estimate(
 }
 
 fn centroid(positions: &[[f32; 3]]) -> V3 {
-    let sum = positions
-        .par_iter()
-        .map(|p| v3(*p).map(|c| c as f64))
-        .reduce(Vector3::zeros, |a, b| a + b);
+    let sum = crate::util::ordered_sum(
+        positions.len(),
+        Vector3::<f64>::zeros(),
+        |a, b| a + b,
+        |i| v3(positions[i]).map(|c| c as f64),
+    );
     (sum / positions.len() as f64).map(|c| c as f32)
 }
 
@@ -315,11 +317,12 @@ fn occlusal_guess(
     normals: &[[f32; 3]],
     areas: &[f32],
 ) -> Option<V3> {
-    let (vector, total) = normals
-        .par_iter()
-        .zip(areas)
-        .map(|(n, a)| (v3(*n) * *a, *a))
-        .reduce(|| (V3::zeros(), 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
+    let (vector, total) = crate::util::ordered_sum(
+        normals.len().min(areas.len()),
+        (V3::zeros(), 0.0),
+        |x, y| (x.0 + y.0, x.1 + y.1),
+        |i| (v3(normals[i]) * areas[i], areas[i]),
+    );
     if total <= 0.0 {
         return None;
     }
@@ -327,18 +330,20 @@ fn occlusal_guess(
         return Some(vector.normalize());
     }
     let c = centroid(positions);
-    let cov = triangles
-        .par_iter()
-        .zip(areas)
-        .map(|(t, a)| {
+    let cov = crate::util::ordered_sum(
+        triangles.len().min(areas.len()),
+        Matrix3::zeros(),
+        |a, b| a + b,
+        |i| {
+            let t = triangles[i];
             let m = (v3(positions[t[0] as usize])
                 + v3(positions[t[1] as usize])
                 + v3(positions[t[2] as usize]))
                 / 3.0
                 - c;
-            m * m.transpose() * *a
-        })
-        .reduce(Matrix3::zeros, |a, b| a + b);
+            m * m.transpose() * areas[i]
+        },
+    );
     let eig = cov.symmetric_eigen();
     let axis: V3 = eig.eigenvectors.column(eig.eigenvalues.imin()).into();
     let cos15 = 15f32.to_radians().cos();
