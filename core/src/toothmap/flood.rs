@@ -233,15 +233,30 @@ mod tests {
         (scan, columns)
     }
 
+    /// An elevation that is low everywhere but along the column `ridge`.
+    fn ridge_at(column: &[usize], ridge: usize) -> Vec<u8> {
+        column
+            .iter()
+            .map(|&c| if c == ridge { 200 } else { 10 })
+            .collect()
+    }
+
+    /// Label 0 up to column `below`, label 1 from column `above`; in between, anything.
+    fn assert_split(labels: &[u16], column: &[usize], below: usize, above: usize) {
+        for (v, &c) in column.iter().enumerate() {
+            if c <= below {
+                assert_eq!(labels[v], 0, "column {c}");
+            } else if c >= above {
+                assert_eq!(labels[v], 1, "column {c}");
+            }
+        }
+    }
+
     #[test]
     fn flood_meets_on_the_ridge() {
         let (scan, column) = grid();
         let derived = DerivedData::new(&scan);
-        let ridge = 13;
-        let elevation: Vec<u8> = column
-            .iter()
-            .map(|&c| if c == ridge { 200 } else { 10 })
-            .collect();
+        let elevation = ridge_at(&column, 13);
         let mut labels: Vec<u16> = column
             .iter()
             .map(|&c| match c {
@@ -256,49 +271,27 @@ mod tests {
             &mut labels,
             |_| true,
         );
-        for (v, &c) in column.iter().enumerate() {
-            if c < ridge {
-                assert_eq!(labels[v], 0, "column {c}");
-            } else if c > ridge {
-                assert_eq!(labels[v], 1, "column {c}");
-            }
-        }
+        assert_split(&labels, &column, 12, 14);
     }
 
     #[test]
     fn refine_moves_a_boundary_within_its_band_onto_the_ridge_and_nothing_else() {
         let (scan, column) = grid();
         let derived = DerivedData::new(&scan);
-        // The labels meet between columns 9 and 10; the ridge is two columns off, within
-        // the band of two rings either side.
-        let ridge = 11;
-        let elevation: Vec<u8> = column
-            .iter()
-            .map(|&c| if c == ridge { 200 } else { 10 })
-            .collect();
-        let mut labels: Vec<u16> = column.iter().map(|&c| u16::from(c >= 10)).collect();
-        refine(derived.adjacency(), &elevation, &mut labels, 2, |_| true);
-        for (v, &c) in column.iter().enumerate() {
-            if c < ridge {
-                assert_eq!(labels[v], 0, "column {c}");
-            } else if c > ridge {
-                assert_eq!(labels[v], 1, "column {c}");
-            }
-        }
-        // A ridge beyond the band does not pull the boundary to it.
-        let far = 16;
-        let elevation: Vec<u8> = column
-            .iter()
-            .map(|&c| if c == far { 200 } else { 10 })
-            .collect();
-        let mut labels: Vec<u16> = column.iter().map(|&c| u16::from(c >= 10)).collect();
-        refine(derived.adjacency(), &elevation, &mut labels, 2, |_| true);
-        for (v, &c) in column.iter().enumerate() {
-            if c <= 7 {
-                assert_eq!(labels[v], 0, "column {c}");
-            } else if c >= 12 {
-                assert_eq!(labels[v], 1, "column {c}");
-            }
-        }
+        // The labels meet between columns 9 and 10, and the band reaches two rings either
+        // side: a ridge at column 11 takes the boundary, one at column 16 cannot.
+        let refined = |ridge: usize| {
+            let mut labels: Vec<u16> = column.iter().map(|&c| u16::from(c >= 10)).collect();
+            refine(
+                derived.adjacency(),
+                &ridge_at(&column, ridge),
+                &mut labels,
+                2,
+                |_| true,
+            );
+            labels
+        };
+        assert_split(&refined(11), &column, 10, 12);
+        assert_split(&refined(16), &column, 7, 12);
     }
 }
