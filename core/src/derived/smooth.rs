@@ -54,23 +54,20 @@ pub fn laplacian_smooth<'a>(
     let mut cur = positions.to_vec();
     let mut next = positions.to_vec();
     for _ in 0..rounds {
-        next.par_iter_mut()
-            .enumerate()
-            .with_min_len(4096)
-            .for_each(|(v, out)| {
-                let ring = neighbours(v);
-                if ring.is_empty() || held.get(v).copied().unwrap_or(false) {
-                    *out = cur[v];
-                    return;
-                }
-                let mut m = [0.0f32; 3];
-                for w in ring {
-                    let q = cur[*w as usize];
-                    (0..3).for_each(|c| m[c] += q[c]);
-                }
-                let k = ring.len() as f32;
-                *out = std::array::from_fn(|c| (1.0 - weight) * cur[v][c] + weight * m[c] / k);
-            });
+        next.par_iter_mut().enumerate().for_each(|(v, out)| {
+            let ring = neighbours(v);
+            if ring.is_empty() || held.get(v).copied().unwrap_or(false) {
+                *out = cur[v];
+                return;
+            }
+            let mut m = [0.0f32; 3];
+            for w in ring {
+                let q = cur[*w as usize];
+                (0..3).for_each(|c| m[c] += q[c]);
+            }
+            let k = ring.len() as f32;
+            *out = std::array::from_fn(|c| (1.0 - weight) * cur[v][c] + weight * m[c] / k);
+        });
         std::mem::swap(&mut cur, &mut next);
     }
     cur
