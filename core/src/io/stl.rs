@@ -6,7 +6,7 @@
 
 use super::error::{LoadErrorKind, Location};
 use super::text::{parse_f32, Tokens};
-use super::weld::{weld, weld_keys, Key, Weld};
+use super::weld::{weld, weld_exact, Key, Weld};
 use crate::scan::{Scan, ScanSource, ScanWarning, SourceFormat};
 
 const HEADER: usize = 80;
@@ -54,12 +54,20 @@ pub(crate) fn parse_binary(bytes: &[u8], mode: Weld) -> Result<Scan, LoadErrorKi
     let count = count as usize;
     let records = &bytes[HEADER + 4..];
     let (positions, triangles) = match mode {
-        Weld::Exact => weld_keys(&read_keys(records, count)?),
+        Weld::Exact => {
+            let welded = weld_exact(count, |i| key_at(records, i));
+            if let Some(i) = welded.first_non_finite {
+                return Err(non_finite(records, i));
+            }
+            (welded.positions, welded.triangles)
+        }
         Weld::Tolerance(_) => {
-            let soup: Vec<[f32; 3]> = read_keys(records, count)?
-                .iter()
-                .map(|k| k.position())
+            let soup: Vec<[f32; 3]> = (0..count * 3)
+                .map(|i| key_at(records, i).position())
                 .collect();
+            if let Some(i) = soup.iter().position(|p| !p.iter().all(|c| c.is_finite())) {
+                return Err(non_finite(records, i));
+            }
             weld(&soup, mode)
         }
     };
@@ -80,36 +88,25 @@ pub(crate) fn parse_binary(bytes: &[u8], mode: Weld) -> Result<Scan, LoadErrorKi
     Ok(scan)
 }
 
-/// The weld keys of every corner, read straight from the records (a key is the coordinates'
-/// bit patterns), in parallel; a non-finite coordinate is an error with its byte offset.
-fn read_keys(records: &[u8], count: usize) -> Result<Vec<Key>, LoadErrorKind> {
-    use rayon::prelude::*;
-    let mut keys = vec![Key::from_bits([0; 3]); count * 3];
-    keys.par_chunks_exact_mut(3)
-        .zip(records[..count * RECORD].par_chunks_exact(RECORD))
-        .with_min_len(1 << 12)
-        .for_each(|(out, rec)| {
-            for (v, key) in out.iter_mut().enumerate() {
-                let at = 12 + 12 * v;
-                *key = Key::from_bits([0, 1, 2].map(|k| {
-                    let b = &rec[at + 4 * k..at + 4 * k + 4];
-                    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-                }));
-            }
-        });
-    if let Some(i) = keys.par_iter().position_first(|k| !k.is_finite()) {
-        let (t, v) = (i / 3, i % 3);
-        let at = HEADER + 4 + t * RECORD + 12 + 12 * v;
-        return Err(LoadErrorKind::malformed(
-            BINARY,
-            Location::Offset(at as u64),
-            format!(
-                "triangle {t} vertex {v} has a non-finite coordinate {:?}",
-                keys[i].position()
-            ),
-        ));
-    }
-    Ok(keys)
+/// The weld key of corner `i` (triangle `i / 3`, vertex `i % 3`): its coordinates' bit
+/// patterns, read straight from the record.
+fn key_at(records: &[u8], i: usize) -> Key {
+    let at = (i / 3) * RECORD + 12 + 12 * (i % 3);
+    let c = &records[at..at + 12];
+    Key::from_bits([0, 4, 8].map(|k| u32::from_le_bytes([c[k], c[k + 1], c[k + 2], c[k + 3]])))
+}
+
+/// The error for corner `i`'s non-finite coordinate, with its byte offset.
+fn non_finite(records: &[u8], i: usize) -> LoadErrorKind {
+    let (t, v) = (i / 3, i % 3);
+    LoadErrorKind::malformed(
+        BINARY,
+        Location::Offset((HEADER + 4 + t * RECORD + 12 + 12 * v) as u64),
+        format!(
+            "triangle {t} vertex {v} has a non-finite coordinate {:?}",
+            key_at(records, i).position()
+        ),
+    )
 }
 
 fn source(format: SourceFormat, raw_vertices: usize) -> ScanSource {

@@ -5,7 +5,6 @@
 //! tolerance welding merges positions closer than a distance.
 
 use crate::util::FastMap;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
@@ -34,13 +33,10 @@ pub fn weld(soup: &[[f32; 3]], mode: Weld) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
         Weld::Tolerance(tol) if tol > 0.0 && tol.is_finite() => {
             assemble(soup, &tolerance_ids(soup, tol))
         }
-        _ => weld_keys(
-            &soup
-                .par_iter()
-                .with_min_len(1 << 14)
-                .map(Key::of)
-                .collect::<Vec<_>>(),
-        ),
+        _ => {
+            let welded = weld_exact(soup.len() / 3, |i| Key::of(&soup[i]));
+            (welded.positions, welded.triangles)
+        }
     }
 }
 
@@ -78,17 +74,101 @@ impl Key {
     }
 }
 
-/// Welds exact keys (three per triangle) into positions and triangles.
-pub(crate) fn weld_keys(keys: &[Key]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
-    let ids = exact_ids(keys);
-    let mut positions = Vec::with_capacity(keys.len() / 5);
-    for (k, &id) in keys.iter().zip(&ids) {
-        if id as usize == positions.len() {
-            positions.push(k.position());
+/// An exactly welded mesh, and the first corner whose key is not finite (if any).
+pub(crate) struct Welded {
+    pub positions: Vec<[f32; 3]>,
+    pub triangles: Vec<[u32; 3]>,
+    pub first_non_finite: Option<usize>,
+}
+
+/// Welds `triangles` triangles whose corner keys `key_at(3 t + v)` gives, reading each key
+/// once and storing none: loaders pass a reader over their own bytes.
+///
+/// The two halves of the triangles are deduplicated in parallel; the first half's map is then
+/// the global map, and the second half's distinct keys, taken in their own first-occurrence
+/// order, either find their id there or take the next new one — which is global
+/// first-occurrence order. (Hash-sharded variants with more parts were measured on 2 cores:
+/// their scatter back to index order is memory-bound and lost.)
+pub(crate) fn weld_exact<F>(triangles: usize, key_at: F) -> Welded
+where
+    F: Fn(usize) -> Key + Sync,
+{
+    if triangles < 1 << 14 || rayon::current_num_threads() < 2 {
+        return local_weld(0..triangles, &key_at).into_welded();
+    }
+    let mid = triangles / 2;
+    let (head, tail) = rayon::join(
+        || local_weld(0..mid, &key_at),
+        || local_weld(mid..triangles, &key_at),
+    );
+    head.append(tail)
+}
+
+/// One run of triangles welded on its own: local ids in first-occurrence order.
+struct Local {
+    triangles: Vec<[u32; 3]>,
+    map: FastMap<Key, u32>,
+    distinct: Vec<Key>,
+    first_non_finite: Option<usize>,
+}
+
+fn local_weld<F: Fn(usize) -> Key>(range: std::ops::Range<usize>, key_at: &F) -> Local {
+    let mut map: FastMap<Key, u32> = FastMap::default();
+    map.reserve(range.len() / 2 + 16);
+    let mut distinct = Vec::with_capacity(range.len() / 2 + 16);
+    let mut first_non_finite = None;
+    let triangles = range
+        .map(|t| {
+            [0, 1, 2].map(|v| {
+                let key = key_at(3 * t + v);
+                *map.entry(key).or_insert_with(|| {
+                    if first_non_finite.is_none() && !key.is_finite() {
+                        first_non_finite = Some(3 * t + v);
+                    }
+                    distinct.push(key);
+                    distinct.len() as u32 - 1
+                })
+            })
+        })
+        .collect();
+    Local {
+        triangles,
+        map,
+        distinct,
+        first_non_finite,
+    }
+}
+
+impl Local {
+    fn into_welded(self) -> Welded {
+        Welded {
+            positions: self.distinct.iter().map(|k| k.position()).collect(),
+            triangles: self.triangles,
+            first_non_finite: self.first_non_finite,
         }
     }
-    let triangles = ids.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
-    (positions, triangles)
+
+    /// This run followed by `tail`, with `tail`'s ids made global.
+    fn append(self, tail: Local) -> Welded {
+        let mut positions: Vec<[f32; 3]> = self.distinct.iter().map(|k| k.position()).collect();
+        let remap: Vec<u32> = tail
+            .distinct
+            .iter()
+            .map(|k| {
+                self.map.get(k).copied().unwrap_or_else(|| {
+                    positions.push(k.position());
+                    positions.len() as u32 - 1
+                })
+            })
+            .collect();
+        let mut triangles = self.triangles;
+        triangles.extend(tail.triangles.iter().map(|t| t.map(|j| remap[j as usize])));
+        Welded {
+            positions,
+            triangles,
+            first_non_finite: self.first_non_finite.or(tail.first_non_finite),
+        }
+    }
 }
 
 fn assemble(soup: &[[f32; 3]], ids: &[u32]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
@@ -102,51 +182,6 @@ fn assemble(soup: &[[f32; 3]], ids: &[u32]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
         positions,
         ids.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect(),
     )
-}
-
-/// Ids of a run of keys in first-occurrence order, its map, and its distinct keys in order.
-fn local_ids(keys: &[Key]) -> (Vec<u32>, FastMap<Key, u32>, Vec<Key>) {
-    let mut map: FastMap<Key, u32> = FastMap::default();
-    map.reserve(keys.len() / 5);
-    let mut distinct = Vec::with_capacity(keys.len() / 5);
-    let ids = keys
-        .iter()
-        .map(|k| {
-            *map.entry(*k).or_insert_with(|| {
-                distinct.push(*k);
-                distinct.len() as u32 - 1
-            })
-        })
-        .collect();
-    (ids, map, distinct)
-}
-
-/// For each key, the id of its first equal key (ids in first-occurrence order).
-///
-/// The two halves are deduplicated in parallel; the first half's map is then the global map,
-/// and the second half's distinct keys, taken in their own first-occurrence order, either
-/// find their id there or take the next new one — which is global first-occurrence order.
-/// (Hash-sharded variants with more parts were measured on 2 cores: their scatter back to
-/// index order is memory-bound and lost.)
-fn exact_ids(keys: &[Key]) -> Vec<u32> {
-    if keys.len() < 1 << 16 || rayon::current_num_threads() < 2 {
-        return local_ids(keys).0;
-    }
-    let mid = keys.len() / 2;
-    let ((mut ids, map, first), (tail, _, distinct)) =
-        rayon::join(|| local_ids(&keys[..mid]), || local_ids(&keys[mid..]));
-    let mut next = first.len() as u32;
-    let remap: Vec<u32> = distinct
-        .iter()
-        .map(|k| {
-            map.get(k).copied().unwrap_or_else(|| {
-                next += 1;
-                next - 1
-            })
-        })
-        .collect();
-    ids.extend(tail.iter().map(|&j| remap[j as usize]));
-    ids
 }
 
 fn tolerance_ids(soup: &[[f32; 3]], tol: f32) -> Vec<u32> {
@@ -178,4 +213,58 @@ fn neighbours(c: [i64; 3]) -> impl Iterator<Item = [i64; 3]> {
 
 fn dist2(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     (0..3).map(|k| (a[k] - b[k]) * (a[k] - b[k])).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A soup of `n` triangles over a small grid of points, so keys repeat across both halves.
+    fn soup(n: usize) -> Vec<[f32; 3]> {
+        let mut state = 12345u64;
+        (0..3 * n)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let c = (state >> 33) % 40_000;
+                [(c % 200) as f32 * 0.1, (c / 200) as f32 * 0.1, 0.0]
+            })
+            .collect()
+    }
+
+    /// First-occurrence ids the plain way, one map over everything.
+    fn reference(soup: &[[f32; 3]]) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
+        let mut map = HashMap::new();
+        let mut positions = Vec::new();
+        let ids: Vec<u32> = soup
+            .iter()
+            .map(|p| {
+                *map.entry(Key::of(p)).or_insert_with(|| {
+                    positions.push(*p);
+                    positions.len() as u32 - 1
+                })
+            })
+            .collect();
+        (positions, ids.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect())
+    }
+
+    #[test]
+    fn halves_welded_apart_give_global_first_occurrence_order() {
+        let soup = soup(50_000);
+        let welded = weld_exact(50_000, |i| Key::of(&soup[i]));
+        let (positions, triangles) = reference(&soup);
+        assert_eq!(welded.positions, positions);
+        assert_eq!(welded.triangles, triangles);
+        assert_eq!(welded.first_non_finite, None);
+    }
+
+    #[test]
+    fn the_first_non_finite_corner_is_found_in_either_half() {
+        let mut soup = soup(50_000);
+        soup[120_001][1] = f32::INFINITY;
+        soup[140_000][0] = f32::NAN;
+        let at = |s: &[[f32; 3]]| weld_exact(s.len() / 3, |i| Key::of(&s[i])).first_non_finite;
+        assert_eq!(at(&soup), Some(120_001), "in the second half");
+        soup[7][2] = f32::NAN;
+        assert_eq!(at(&soup), Some(7), "the first half wins");
+    }
 }
