@@ -295,7 +295,21 @@ enum Format {
     Text,
 }
 
+/// Blocks of 1 MiB and more (a scan's arrays, the derived data, the analyzers' work arrays)
+/// are mapped from the system and handed back when freed. glibc's default threshold rises
+/// as soon as one large block is freed, after which large arrays come from per-thread arenas
+/// that keep them: with the host's and every plugin's threads, a 250k-triangle analysis
+/// peaked at 62-65 MB RSS (5.2x its STL) and 56 MB with the threshold fixed.
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
