@@ -1,7 +1,8 @@
 //! The whole pipeline a QA station runs, with every first-party analyzer (voids, spikes,
 //! margin, drag-marks, pull-risk): a binary STL file on disk → loaded scan → derived data →
 //! analyzers → concluded report (no pictures), on phantom arches of 200k, 1M and 2M
-//! triangles (labels withheld, as lab scans arrive); the stages of the 1M case apart (load,
+//! triangles, and the 250k of a typical lab scan (labels withheld, as lab scans arrive); the
+//! stages of the 250k and 1M cases apart (load,
 //! derived data, analyzers with the derived data ready; the report is what remains); the
 //! 1M case in worker mode (each analyzer in a child process mapping the host's snapshot;
 //! target: ≤ 20% over in process); and a
@@ -88,7 +89,13 @@ fn pipeline(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for (label, triangles) in [("200k", 200_000), ("1m", 1_000_000), ("2m", 2_000_000)] {
+    let sizes = [
+        ("200k", 200_000),
+        ("250k", 250_000),
+        ("1m", 1_000_000),
+        ("2m", 2_000_000),
+    ];
+    for (label, triangles) in sizes {
         let file = phantom_file(dir.path(), 7, triangles);
         g.bench_function(format!("whole_{label}"), |b| {
             b.iter(|| session.analyze(std::slice::from_ref(&file), None, None, 2))
@@ -98,7 +105,9 @@ fn pipeline(c: &mut Criterion) {
             g.bench_function("whole_1m_workers", |b| {
                 b.iter(|| workers.analyze(std::slice::from_ref(&file), None, None, 2))
             });
-            stages(&mut g, &session, &file);
+        }
+        if matches!(label, "250k" | "1m") {
+            stages(&mut g, &session, &file, label);
         }
     }
     g.finish();
@@ -109,12 +118,15 @@ fn stages(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     session: &Session,
     file: &Path,
+    label: &str,
 ) {
     let scan = imprint_core::io::load(file).expect("load");
     let loaded = session.loaded();
     let needs = needs_of(loaded.plugins);
-    g.bench_function("stage_1m_load", |b| b.iter(|| imprint_core::io::load(file)));
-    g.bench_function("stage_1m_derived", |b| {
+    g.bench_function(format!("stage_{label}_load"), |b| {
+        b.iter(|| imprint_core::io::load(file))
+    });
+    g.bench_function(format!("stage_{label}_derived"), |b| {
         b.iter(|| {
             let d = DerivedData::new(&scan);
             d.ensure(&needs);
@@ -123,7 +135,7 @@ fn stages(
     let derived = vec![DerivedData::new(&scan)];
     derived[0].ensure(&needs);
     let case = CaseFile::default();
-    g.bench_function("stage_1m_analyzers", |b| {
+    g.bench_function(format!("stage_{label}_analyzers"), |b| {
         b.iter(|| run_plugins(loaded.plugins, &derived, &case, loaded.params, 2))
     });
 }

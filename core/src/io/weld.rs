@@ -224,7 +224,9 @@ mod tests {
         let mut state = 12345u64;
         (0..3 * n)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let c = (state >> 33) % 40_000;
                 [(c % 200) as f32 * 0.1, (c / 200) as f32 * 0.1, 0.0]
             })
@@ -244,7 +246,10 @@ mod tests {
                 })
             })
             .collect();
-        (positions, ids.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect())
+        (
+            positions,
+            ids.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect(),
+        )
     }
 
     #[test]
