@@ -164,3 +164,23 @@ defects = "clean"
     let clean = scores.last().map(|s| s.2.false_alarms);
     assert_eq!(clean, Some(0), "a clean arch's fissures taken for drags");
 }
+
+/// The collar of gingiva around an equigingival (abutted) preparation and the papilla between
+/// two reduced crowns are anatomy, not drags (seed 502 held four of them before the map's
+/// narrow prepared crowns were given their typical width and their gaps were known).
+#[test]
+fn the_collar_and_papillae_of_abutted_preparations_are_not_drags() {
+    let text = r#"
+triangles = 400000
+labels = false
+[[group]]
+name = "abutted preparations"
+first_seed = 502
+count = 1
+defects = "preparations=2,abutted=2"
+"#;
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let (_, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let drags = total.kinds.get("drag_mark").map_or(0, |k| k.fp);
+    assert_eq!(drags, 0, "{}", total.to_text());
+}

@@ -39,6 +39,19 @@ use flood::{flood, refine, NONE};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// The textbook mean mesiodistal crown width of a permanent tooth, mm; `None` for a primary
+/// tooth or a number that is not FDI. A floor for a tooth the map measured narrow (a
+/// prepared tooth's reduced crown).
+///
+/// ```
+/// assert_eq!(imprint_core::toothmap::typical_width(36), Some(11.0));
+/// assert_eq!(imprint_core::toothmap::typical_width(55), None);
+/// ```
+pub fn typical_width(fdi: u8) -> Option<f32> {
+    let jaw = Jaw::of_fdi(fdi).filter(|_| fdi / 10 <= 4)?;
+    Some(split::template(jaw)[(fdi % 10).clamp(1, 8) as usize - 1])
+}
+
 /// What the map was made from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -116,6 +116,8 @@ struct Places<'i, 'a> {
     prepared: Vec<u8>,
     /// Centre, unit axis and mesiodistal width of each prepared tooth the map found.
     preparations: Vec<([f32; 3], [f32; 3], f32)>,
+    /// Arch positions (mm along the arch) of the gaps on either side of each prepared tooth.
+    gaps: Vec<f32>,
     scan: ScanRef<'i, 'a>,
 }
 
@@ -141,10 +143,19 @@ impl<'i, 'a> Places<'i, 'a> {
             })
             .filter_map(|t| {
                 let axis = vec3(&map["frame"]["occlusal"]).or_else(|| vec3(&t["axis"]))?;
-                Some((vec3(&t["center"])?, axis, t["width_mm"].as_f64()? as f32))
+                // The map measures a prepared tooth's reduced crown narrow; its collar lies
+                // around the tooth it was.
+                let typical = t["fdi"]
+                    .as_u64()
+                    .and_then(|f| imprint_core::toothmap::typical_width(f as u8))
+                    .unwrap_or(0.0);
+                let width = (t["width_mm"].as_f64()? as f32).max(typical);
+                Some((vec3(&t["center"])?, axis, width))
             })
             .collect();
+        let gaps = preparation_gaps(&map, &prepared);
         Self {
+            gaps,
             teeth: scan.tooth_of_vertex(),
             regions: scan.region_of_vertex(),
             prepared,
@@ -178,6 +189,29 @@ impl<'i, 'a> Places<'i, 'a> {
                 .count();
             around * 10 >= m.path.len().saturating_sub(1) * 7
         })
+    }
+
+    /// The papilla or embrasure beside a prepared tooth, not a drag: a channel that runs
+    /// across the arch (or up the tooth) and lies, for most of its vertices, within
+    /// [`GAP_REACH_MM`] along the arch of the gap between the preparation and its neighbour.
+    /// A reduced crown leaves that gap wide, and its papilla's crest stands as a ridge.
+    fn in_preparation_gap(&self, m: &Groove, arch_dir: Option<[f32; 3]>) -> bool {
+        let Some(d) = arch_dir else {
+            return false;
+        };
+        if d[0].abs() >= 0.5 || self.gaps.is_empty() {
+            return false;
+        }
+        let near = m
+            .vertices
+            .iter()
+            .filter(|&&v| {
+                self.scan
+                    .arch_coords(v as usize)
+                    .is_some_and(|a| self.gaps.iter().any(|g| (a[0] - g).abs() <= GAP_REACH_MM))
+            })
+            .count();
+        near * 10 >= m.vertices.len() * 7
     }
 
     fn of(&self, vertices: &[u32]) -> Place {
@@ -223,6 +257,31 @@ impl<'i, 'a> Places<'i, 'a> {
     }
 }
 
+/// The arch positions of the gaps beside each prepared tooth: halfway to the neighbouring
+/// tooth in the map, or half a typical width out where the map has no neighbour.
+fn preparation_gaps(map: &serde_json::Value, prepared: &[u8]) -> Vec<f32> {
+    let mut teeth: Vec<(u8, f32)> = map["teeth"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["fdi"].as_u64()? as u8, t["arch_s"].as_f64()? as f32)))
+        .collect();
+    teeth.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut gaps = Vec::new();
+    for (i, &(fdi, s)) in teeth.iter().enumerate() {
+        if !prepared.contains(&fdi) {
+            continue;
+        }
+        let half = 0.5 * imprint_core::toothmap::typical_width(fdi).unwrap_or(7.0);
+        let before = i.checked_sub(1).map(|j| teeth[j].1);
+        gaps.push(before.map_or(s - half, |b| 0.5 * (b + s)));
+        gaps.push(teeth.get(i + 1).map_or(s + half, |a| 0.5 * (a.1 + s)));
+    }
+    gaps
+}
+
+/// A channel within this distance along the arch of a prepared tooth's gap lies in it, mm.
+const GAP_REACH_MM: f32 = 1.5;
 /// A channel this far outside a prepared tooth's half width (from its centre, across the
 /// axis) can still follow its finish line, the gingival collar around it or the collar's
 /// foot, mm.
@@ -278,7 +337,11 @@ fn drag_findings(
         .map(|m| end_vertices(scan, m).and_then(|(a, b)| places.arch_direction(a, b)))
         .collect();
     let keep: Vec<usize> = (0..marks.len())
-        .filter(|&i| !places.is_fissure(&marks[i], arch[i]) && !places.rings_preparation(&marks[i]))
+        .filter(|&i| {
+            !places.is_fissure(&marks[i], arch[i])
+                && !places.rings_preparation(&marks[i])
+                && !places.in_preparation_gap(&marks[i], arch[i])
+        })
         .collect();
     let marks: Vec<&Groove> = keep.iter().map(|&i| &marks[i]).collect();
     keep.iter()
