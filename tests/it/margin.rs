@@ -72,7 +72,26 @@ fn agreement(line: &MarginLine, truth: &[[f32; 3]]) -> (f32, f32) {
 fn finish_lines_are_traced_within_a_tenth_of_a_millimetre() {
     // Seed 4: a lower arch with two clean preparations, 120k triangles (~0.35 mm edges).
     let p = prepared(4);
-    let report = analyze(&p, &case_for(&p, false));
+    assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
+}
+
+/// Equigingival lines beside neighbouring crowns (seed 501, 16 and 25): where the collar
+/// rises to a neighbour's wall within half a millimetre, the wall's foot is a crisper
+/// concave kink than the line and hid it from the search; the traced line ran there, 0.5-0.9
+/// mm out (mean 0.26 and 0.35 mm, p95 1.1 mm).
+#[test]
+fn equigingival_lines_beside_neighbouring_crowns_are_traced_on_target() {
+    let p = generate(&PhantomSpec {
+        seed: 501,
+        triangles: 400_000,
+        defects: DefectMix::parse("preparations=2,abutted=2").unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
+}
+
+/// Both preparations' lines detected within 0.1 mm mean and 0.2 mm p95 of the truth.
+fn assert_lines_on_target(p: &Phantom, report: &Report) {
     assert_eq!(report.margin_lines.len(), 2, "{:?}", report.runs);
     for line in &report.margin_lines {
         let truth = p

@@ -34,6 +34,10 @@ pub struct Kink {
     /// How steeply the surface beyond the kink descends outward, degrees (negative where it
     /// rises, as gingiva abutting a finish line does).
     pub outer_descent_deg: f32,
+    /// How steeply the surface before the kink descends outward onto it, degrees (a
+    /// preparation's wall or chamfer falling onto its line; negative where the surface
+    /// rises toward the kink, as gingiva does toward a neighbouring tooth's wall).
+    pub inner_descent_deg: f32,
     /// Nearest mesh vertex.
     pub vertex: u32,
 }
@@ -112,15 +116,7 @@ impl Profile {
                 let j = (lo..hi)
                     .max_by(|&a, &b| turning(a, fine).total_cmp(&turning(b, fine)))
                     .unwrap_or(i);
-                let (at, fitted, descent) = self.fit_corner(j, FIT_MM);
-                out.push(Kink {
-                    at,
-                    wide_deg: turn[i],
-                    fine_deg: turning(j, fine),
-                    fitted_deg: fitted,
-                    outer_descent_deg: descent,
-                    vertex: self.vertices[j],
-                });
+                out.push(self.measure_kink(j, turn[i], turning(j, fine)));
                 i = hi;
             } else {
                 i += 1;
@@ -129,9 +125,31 @@ impl Profile {
         out
     }
 
+    /// The kink at sample `j` as measured there, concave (`sign` −1) or convex (+1), over
+    /// the `wide` and `fine` scales: for a point already known (the line's reference) where
+    /// a stronger kink close by hid it from [`Profile::kinks`].
+    pub fn kink_at(&self, j: usize, wide: f32, fine: f32, sign: f32) -> Kink {
+        let turning = |scale: f32| sign * self.turning(j, scale).unwrap_or(0.0);
+        self.measure_kink(j, turning(wide), turning(fine))
+    }
+
+    fn measure_kink(&self, j: usize, wide_deg: f32, fine_deg: f32) -> Kink {
+        let (at, fitted, [inner_descent, descent]) = self.fit_corner(j, FIT_MM);
+        Kink {
+            at,
+            wide_deg,
+            fine_deg,
+            fitted_deg: fitted,
+            outer_descent_deg: descent,
+            inner_descent_deg: inner_descent,
+            vertex: self.vertices[j],
+        }
+    }
+
     /// Fits a line to each side of sample `j` (leaving a small gap at the corner) and
-    /// returns where they meet (the corner, when it is near `j`) and the angle between them.
-    fn fit_corner(&self, j: usize, wide: f32) -> ([f32; 2], f32, f32) {
+    /// returns where they meet (the corner, when it is near `j`), the angle between them and
+    /// how steeply each side descends outward (before the kink, beyond it).
+    fn fit_corner(&self, j: usize, wide: f32) -> ([f32; 2], f32, [f32; 2]) {
         let k = |mm: f32| (mm / STEP).round() as usize;
         let gap = k(0.06);
         let inner = &self.points[j.saturating_sub(k(wide))..j.saturating_sub(gap)];
@@ -139,11 +157,18 @@ impl Profile {
         let outer = &self.points[(j + gap).min(outer_end)..outer_end];
         let here = self.points[j];
         let (Some(a), Some(b)) = (Line::fit(inner), Line::fit(outer)) else {
-            return (here, 0.0, 0.0);
+            return (here, 0.0, [0.0; 2]);
         };
         let angle = a.angle_to(&b);
-        // The fitted direction points outward (its rho component is never negative).
-        let descent = -b.dir[1].atan2(b.dir[0]).to_degrees();
+        // The fitted direction points outward (its rho component is never negative). Before
+        // the kink the profile may run straight down a wall (rho hardly changing), so that
+        // side's descent follows the profile's own run toward the kink.
+        let descent_of = |d: [f32; 2]| -d[1].atan2(d[0]).to_degrees();
+        let run = match (inner.first(), inner.last()) {
+            (Some(p), Some(q)) => [q[0] - p[0], q[1] - p[1]],
+            _ => a.dir,
+        };
+        let descent = [descent_of(run), descent_of(b.dir)];
         match a.meet(&b) {
             Some(p) if (p[0] - here[0]).hypot(p[1] - here[1]) <= 0.25 => (p, angle, descent),
             _ => (here, angle, descent),
@@ -238,5 +263,63 @@ impl Line {
             self.point[0] + t * self.dir[0],
             self.point[1] + t * self.dir[1],
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A section beside a neighbouring crown: a 45° chamfer falling onto the line at rho 3,
+    /// a flat collar, and the neighbour's wall rising at 75° from rho 3.45.
+    fn chamfer_collar_wall() -> Profile {
+        let mut points = Vec::new();
+        let mut rho = 2.0f32;
+        while rho <= 4.0 {
+            let z = if rho < 3.0 {
+                3.0 - rho
+            } else if rho < 3.45 {
+                0.0
+            } else {
+                (rho - 3.45) * 75f32.to_radians().tan()
+            };
+            points.push([rho, z]);
+            rho += 0.01;
+        }
+        let vertices = (0..points.len() as u32).collect();
+        Profile::new(&Chain { points, vertices })
+    }
+
+    #[test]
+    fn a_kink_hidden_by_a_stronger_one_close_by_is_measured_where_asked() {
+        let p = chamfer_collar_wall();
+        let found = p.concave_kinks(0.4, 0.15, 20.0);
+        assert!(
+            found.iter().all(|k| (k.at[0] - 3.0).abs() > 0.2),
+            "the search sees only the wall's foot: {found:?}"
+        );
+        let at_line = p
+            .points
+            .iter()
+            .position(|q| q[0] >= 3.0)
+            .expect("a sample at the line");
+        let k = p.kink_at(at_line, 0.4, 0.15, -1.0);
+        assert!((k.at[0] - 3.0).abs() < 0.05 && k.fitted_deg > 35.0, "{k:?}");
+        assert!(
+            k.inner_descent_deg > 35.0,
+            "the chamfer falls onto the line: {k:?}"
+        );
+    }
+
+    #[test]
+    fn the_foot_of_a_wall_reads_as_rising_on_both_sides() {
+        let p = chamfer_collar_wall();
+        let wall = p
+            .concave_kinks(0.4, 0.15, 20.0)
+            .into_iter()
+            .find(|k| (k.at[0] - 3.45).abs() < 0.1)
+            .expect("the wall's foot");
+        assert!(wall.outer_descent_deg < -60.0, "{wall:?}");
+        assert!(wall.inner_descent_deg.abs() < 10.0, "{wall:?}");
     }
 }

@@ -96,6 +96,12 @@ pub trait Sections: Sized {
 
     /// The same surface in the frame `new` (this one's frame: `old`).
     fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self;
+
+    /// Neighbouring teeth can be in the sections (a scan of the arch; not a lone tooth's
+    /// point cloud).
+    fn has_neighbours(&self) -> bool {
+        false
+    }
 }
 
 /// The mesh around one tooth, in its cylindrical frame, with its triangles bucketed by the
@@ -310,6 +316,10 @@ impl Sections for Neighbourhood {
         };
         hood.bucket();
         hood
+    }
+
+    fn has_neighbours(&self) -> bool {
+        true
     }
 }
 

@@ -229,9 +229,11 @@ pub fn trace(
             let profiles: Vec<Profile> = hood.section(theta).iter().map(Profile::new).collect();
             let (w, f) = (settings.wide_mm, settings.fine_mm);
             let convex = profiles.iter().flat_map(|p| p.kinks(w, f, 20.0)).collect();
+            let neighbours = hood.has_neighbours();
             let concave = profiles
                 .iter()
                 .flat_map(|p| p.concave_kinks(w, f, 20.0))
+                .filter(|k| !(neighbours && at_foot_of_wall(k)))
                 .collect();
             Candidate {
                 kinks: [convex, concave],
@@ -451,6 +453,20 @@ struct Reference {
 /// gingiva at the line lies flat or rises.
 const JUNCTION_MAX_DESCENT_DEG: f32 = 20.0;
 
+/// A concave kink whose outer side rises at least this steeply, degrees ...
+const WALL_RISE_DEG: f32 = 50.0;
+/// ... while the surface before it falls onto it by less than this, degrees, ...
+const WALL_MIN_INNER_DESCENT_DEG: f32 = 15.0;
+
+/// ... is the foot of a wall rising from gingiva: beside a preparation, the collar running
+/// up to the neighbouring crown. A preparation's wall or chamfer falls onto its own line (a
+/// steep chamfer at ~45°). Only where neighbouring teeth can be in the sections: a shoulder
+/// with gingiva rising steeply beyond it reads the same way, and the lone preparations of
+/// the real point clouds have such lines.
+fn at_foot_of_wall(k: &Kink) -> bool {
+    k.outer_descent_deg <= -WALL_RISE_DEG && k.inner_descent_deg < WALL_MIN_INNER_DESCENT_DEG
+}
+
 /// Share of sections a crease must cover for the line to be read as one; below it, the
 /// better of crease and junction is taken. On the phantoms a chamfer's or shoulder's crease
 /// covers 79–100% of the sections; round an equigingival line the other creases (the
@@ -617,11 +633,19 @@ fn judge(
     boundary: &[[f32; 3]],
 ) -> Station {
     let near = |k: &&Kink, tol: f32| (k.at[0] - r[0]).hypot(k.at[1] - r[1]) <= tol;
-    let crisp = c
+    let found = c
         .of(form)
         .iter()
         .filter(|k| near(k, 0.15) && k.crisp(settings.min_angle_deg, settings.min_sharpness))
         .min_by(|a, b| dist(a.at, r).total_cmp(&dist(b.at, r)));
+    // Where the search found none, the kink measured at the reference itself: it captures
+    // the line there, but neither moves the line nor counts as a crisp station (that share
+    // chooses between traces, and some kink can be measured at any reference).
+    let measured = found
+        .is_none()
+        .then(|| measured_at(c, form, r, settings))
+        .flatten();
+    let crisp = found.or(measured.as_ref());
     let point_of = |p: [f32; 2]| frame.world(theta, p[0], p[1]);
     let reference = point_of(r);
     let band2 = settings.band_mm * settings.band_mm;
@@ -655,7 +679,7 @@ fn judge(
     } else {
         (State::Gap, 0.0)
     };
-    let at = crisp.map_or(r, |k| k.at);
+    let at = found.map_or(r, |k| k.at);
     let vertex = crisp
         .or(blunt)
         .map(|k| k.vertex)
@@ -666,8 +690,22 @@ fn judge(
         state: if holed { State::Hole } else { plain },
         without_hole: plain,
         angle_deg: angle,
-        crisp: crisp.is_some(),
+        crisp: found.is_some(),
     }
+}
+
+/// The kink measured at the profile's point nearest `r` (within 0.05 mm), when crisp: a
+/// finish line that a stronger kink close beyond it (a neighbouring tooth's wall rising from
+/// the gingiva within half a millimetre) hid from the kink search is still captured.
+fn measured_at(c: &Candidate, form: Form, r: [f32; 2], settings: &Settings) -> Option<Kink> {
+    let (profile, i, d) = nearest_sample(c, r)?;
+    let sign = match form {
+        Form::Crease => 1.0,
+        Form::Junction => -1.0,
+    };
+    let k = profile.kink_at(i, settings.wide_mm, settings.fine_mm, sign);
+    (d <= 0.05 && dist(k.at, r) <= 0.15 && k.crisp(settings.min_angle_deg, settings.min_sharpness))
+        .then_some(k)
 }
 
 /// The turning of the profile at its point nearest `r` (within 0.3 mm) over a wide scale
