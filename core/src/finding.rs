@@ -38,6 +38,9 @@ pub enum FindingKind {
     MarginTissue,
     /// Adjacent preparations' margins touch or overlap (their crowns cannot both seat).
     MarginOverlap,
+    /// The scan is too coarse around a prepared tooth for its margin to be judged (a finer
+    /// rescan is asked for; no flaw of the margin is claimed).
+    MarginUnresolved,
     /// Surface hidden from the path of withdrawal.
     Undercut,
     /// Open space between adjacent teeth.
@@ -101,7 +104,8 @@ impl FindingKind {
             Spike => KindGroup::Outlier,
             DragMark | Smear => KindGroup::Drag,
             DoubleSurface => KindGroup::Layering,
-            MarginGap | MarginBlur | MarginHole | MarginTissue | MarginOverlap => KindGroup::Margin,
+            MarginGap | MarginBlur | MarginHole | MarginTissue | MarginOverlap
+            | MarginUnresolved => KindGroup::Margin,
             Undercut | OpenEmbrasure | PullRisk => KindGroup::Pull,
             BitePenetration | BiteOpen | BiteUnstable | BiteClearance | BiteMisregistration
             | BiteContact | BiteRegistration => KindGroup::Bite,

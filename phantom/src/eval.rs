@@ -139,11 +139,15 @@ struct Errors {
 
 /// Scores `findings` (of the phantom's scan) against `truth`; `decision` is the report's.
 /// Checklist items (a missing opposing arch, a short arch) are about the case, not defects of
-/// the scan: they are not scored.
+/// the scan, and a margin too coarsely scanned to judge claims no flaw of it: they are not
+/// scored.
 pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> Score {
     let findings: Vec<Finding> = findings
         .iter()
-        .filter(|f| f.kind.group() != imprint_core::finding::KindGroup::Checklist)
+        .filter(|f| {
+            f.kind.group() != imprint_core::finding::KindGroup::Checklist
+                && f.kind != FindingKind::MarginUnresolved
+        })
         .cloned()
         .collect();
     let findings = findings.as_slice();

@@ -210,7 +210,7 @@ fn a_scan_too_coarse_for_a_margin_gets_one_review_finding_per_preparation() {
         assert_eq!(on_tooth.len(), 1, "{on_tooth:?}");
         assert_eq!(
             (on_tooth[0].kind, on_tooth[0].severity),
-            (FindingKind::MarginBlur, Severity::Major)
+            (FindingKind::MarginUnresolved, Severity::Major)
         );
         assert!(on_tooth[0].message.contains("too coarse"));
     }

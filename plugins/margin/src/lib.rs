@@ -27,8 +27,9 @@
 //! crown's margin needs that much to seat). Stretches shorter than 0.3 mm are not reported
 //! (three stations: within the noise of the trace), nor counted as uncaptured, unless they
 //! hold a hole. A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
-//! within the ~0.1 mm a crown's fit needs: its margin gets one review finding asking for a
-//! finer rescan instead of stretch-by-stretch verdicts (holes are still reported).
+//! within the ~0.1 mm a crown's fit needs: its margin gets one review finding
+//! (`margin_unresolved`) asking for a finer rescan instead of stretch-by-stretch verdicts
+//! (holes are still reported).
 
 pub mod section;
 pub mod trace;
@@ -61,6 +62,7 @@ impl Analyzer for Margin {
                 FindingKind::MarginHole,
                 FindingKind::MarginTissue,
                 FindingKind::MarginOverlap,
+                FindingKind::MarginUnresolved,
             ],
             needs: vec![
                 DerivedKind::Adjacency,
@@ -214,7 +216,7 @@ fn too_coarse(tooth: u8, along: &Along<'_>, line: &MarginLine, edge: f32, max: f
          ~0.1 mm a crown's fit needs). Rescan the preparation at high resolution."
     );
     let mut f = Finding::new(
-        FindingKind::MarginBlur,
+        FindingKind::MarginUnresolved,
         Severity::Major,
         mid,
         along.total,
