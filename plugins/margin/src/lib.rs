@@ -212,7 +212,7 @@ fn too_coarse(tooth: u8, along: &Along<'_>, line: &MarginLine, edge: f32, max: f
     let mid = along.stations[along.stations.len() / 2].point;
     let message = format!(
         "Margin of {tooth} cannot be judged: the scan around it is too coarse (mean edge \
-         {edge:.2} mm; {max:.2} mm or finer is needed to place a finish line within the \
+         {edge:.3} mm; {max:.2} mm or finer is needed to place a finish line within the \
          ~0.1 mm a crown's fit needs). Rescan the preparation at high resolution."
     );
     let mut f = Finding::new(
