@@ -28,6 +28,24 @@ fn sphere_curvature_is_one_over_radius() {
     assert!(c.on_boundary.iter().all(|b| !b));
 }
 
+/// The same scan gives bit-identical curvature on any number of threads (the per-vertex sums
+/// were added in a tree rayon shaped by the thread count).
+#[test]
+fn curvature_does_not_depend_on_the_thread_count() {
+    let scan = to_scan(imprint_core::shapes::wavy_surface(60_000));
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        pool.install(|| DerivedData::new(&scan).curvature().clone())
+    };
+    let one = on(1);
+    for threads in [2, 3, 5] {
+        assert!(on(threads) == one, "{threads} threads differ from one");
+    }
+}
+
 #[test]
 fn plane_curvature_is_zero_and_boundary_marked() {
     let scan = to_scan(grid_plane(20, 10.0));

@@ -106,16 +106,17 @@ impl Curvature {
         on_boundary: &[bool],
     ) -> Self {
         let n = positions.len();
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = triangles.len().div_ceil(threads).max(1);
-        let sums = triangles
-            .par_chunks(chunk)
-            .map(|faces| {
-                let mut s = Sums::zeros(n);
-                faces.iter().for_each(|t| s.face(positions, t));
-                s
-            })
-            .reduce(|| Sums::zeros(n), Sums::add);
+        // Two halves summed apart and added in order: the same float sums on any number of
+        // threads (rayon's reduce tree, with a part per thread, depended on both), and two
+        // vertex-sized accumulators at most.
+        let sums_of = |faces: &[[u32; 3]]| {
+            let mut s = Sums::zeros(n);
+            faces.iter().for_each(|t| s.face(positions, t));
+            s
+        };
+        let (head, tail) = triangles.split_at(triangles.len().div_ceil(2));
+        let (head, tail) = rayon::join(|| sums_of(head), || sums_of(tail));
+        let sums = head.add(tail);
         let per_vertex: Vec<(f32, f32)> = (0..n)
             .into_par_iter()
             .with_min_len(4096)
