@@ -555,3 +555,36 @@ fn the_margin_scorer_places_findings_on_the_true_line() {
     assert_eq!(suite.flaws["margin_tissue"].kind_right, 0);
     assert_eq!((suite.flaw_free, suite.false_critical), (0, 1));
 }
+
+/// Every committed suite (the accuracy suite, the bite suite, the held-out seeds) parses, and
+/// the held-out seeds stay clear of the committed suite's.
+#[test]
+fn committed_suites_parse_and_held_out_seeds_are_held_out() {
+    use imprint_phantom::suite::SuiteSpec;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
+    let read = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+        SuiteSpec::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let seeds = |spec: &SuiteSpec| -> Vec<u64> {
+        spec.groups
+            .iter()
+            .flat_map(|g| g.first_seed..g.first_seed + g.count)
+            .collect()
+    };
+    read(&root.join("bite.toml"));
+    let committed = seeds(&read(&root.join("suite.toml")));
+    let held: Vec<_> = std::fs::read_dir(root.join("heldout"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert!(held.len() >= 3, "{held:?}");
+    for path in held {
+        let clash: Vec<u64> = seeds(&read(&path))
+            .into_iter()
+            .filter(|s| committed.contains(s))
+            .collect();
+        assert!(clash.is_empty(), "{}: {clash:?}", path.display());
+    }
+}
