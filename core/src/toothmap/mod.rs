@@ -672,8 +672,10 @@ fn instances(
         .collect();
     if source == MapSource::Geometry {
         for t in &mut teeth {
-            let jaw = Jaw::of_fdi(t.fdi).unwrap_or(Jaw::Upper);
-            let expected = split::template(jaw)[(t.fdi % 10).clamp(1, 8) as usize - 1];
+            // The geometry numbers permanent teeth only (quadrants 1–4).
+            let Some(expected) = typical_width(t.fdi) else {
+                continue;
+            };
             t.confidence = (1.0 - (t.width_mm - expected).abs() / expected).clamp(0.0, 1.0);
         }
     }

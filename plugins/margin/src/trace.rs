@@ -223,13 +223,13 @@ pub fn trace(
     let thetas: Vec<f32> = (0..n)
         .map(|k| std::f32::consts::TAU * k as f32 / n as f32)
         .collect();
+    let neighbours = hood.has_neighbours();
     let candidates: Vec<Candidate> = thetas
         .iter()
         .map(|&theta| {
             let profiles: Vec<Profile> = hood.section(theta).iter().map(Profile::new).collect();
             let (w, f) = (settings.wide_mm, settings.fine_mm);
             let convex = profiles.iter().flat_map(|p| p.kinks(w, f, 20.0)).collect();
-            let neighbours = hood.has_neighbours();
             let concave = profiles
                 .iter()
                 .flat_map(|p| p.concave_kinks(w, f, 20.0))
