@@ -51,6 +51,14 @@ pub struct DefectMix {
     /// lingually, a 0.1–0.3 mm natural undercut), as real crowns do.
     #[serde(default)]
     pub bulge: u32,
+    /// 1: natural crowns carry fine detail (supplemental grooves and ridges, 25–45 µm RMS,
+    /// ~1 mm apart; see `relief.rs`). Turned on by `smears`.
+    #[serde(default)]
+    pub relief: u32,
+    /// Smears: bands 4–8 mm long and 2.5–4 mm wide on natural crowns where the fine
+    /// detail is wiped out. Turns on `relief`.
+    #[serde(default)]
+    pub smears: u32,
 }
 
 impl DefectMix {
@@ -58,11 +66,16 @@ impl DefectMix {
     pub fn has_pull(&self) -> bool {
         self.locks + self.embrasures + self.mobile + self.bulge > 0
     }
+
+    /// The mix asks for fine detail on the crowns (and so do smears, which wipe it out).
+    pub fn has_relief(&self) -> bool {
+        self.relief + self.smears > 0
+    }
 }
 
 impl DefectMix {
     /// Parses `clean`, `random`, or
-    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1`
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1`
     /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -94,9 +107,11 @@ impl DefectMix {
                 "embrasures" => mix.embrasures = n,
                 "mobile" => mix.mobile = n,
                 "bulge" => mix.bulge = n,
+                "relief" => mix.relief = n,
+                "smears" => mix.smears = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief)"
                 ))
                 }
             }
@@ -120,6 +135,8 @@ impl DefectMix {
             embrasures: 0,
             mobile: 0,
             bulge: 0,
+            relief: 0,
+            smears: 0,
         }
     }
 }
@@ -143,6 +160,9 @@ pub struct Ground<'a> {
     pub band: &'a Band,
     /// First and last arch position of the domain, mm.
     pub domain: (f32, f32),
+    /// The fine detail laid on the crowns, and how much of it shows at each vertex (see
+    /// [`crate::relief::apply`]); `None` without detail.
+    pub relief: Option<(&'a crate::relief::Relief, &'a [f32])>,
 }
 
 /// Injects the mix beside the defects `placed` already (kept clear of them); vertex normals
@@ -170,16 +190,25 @@ pub fn inject(
         .chain(std::iter::repeat_n(
             FindingKind::DoubleSurface,
             mix.doubles as usize,
-        ));
+        ))
+        .chain(std::iter::repeat_n(FindingKind::Smear, mix.smears as usize));
     for (n, kind) in kinds.enumerate() {
         let radius = match kind {
             FindingKind::Hole => rng.random_range(0.25..3.0f32),
             FindingKind::Spike => 0.0,
             FindingKind::DragMark => rng.random_range(1.0..7.5f32),
             FindingKind::DoubleSurface => rng.random_range(1.0..3.0f32),
+            FindingKind::Smear => 3.0,
             _ => rng.random_range(0.1..1.0f32),
         };
-        let Some(center) = pick_site(mesh, &placed, radius, band, (s0, s1), rng) else {
+        // A smear wipes out detail: it lies where the crown shows all of it.
+        let detailed = |v: usize| {
+            kind != FindingKind::Smear
+                || ground
+                    .relief
+                    .is_some_and(|(_, shown)| shown.get(v).is_some_and(|w| *w >= 1.0))
+        };
+        let Some(center) = pick_site(mesh, &placed, radius, band, (s0, s1), &detailed, rng) else {
             continue;
         };
         let id = format!("D{}", n + 1);
@@ -203,6 +232,12 @@ pub fn inject(
                 double_sheet(mesh, normals, center, radius, sign * gap, id)
             }
             FindingKind::Spike => spike(mesh, normals, center, rng.random_range(0.3..1.0), id),
+            FindingKind::Smear => {
+                let Some(relief) = ground.relief else {
+                    continue;
+                };
+                crate::relief::smear(mesh, normals, relief, surface, center, id, rng)
+            }
             _ => {
                 let depth = rng.random_range(0.05..(radius.min(1.0)));
                 let sign = if kind == FindingKind::Void { -1.0 } else { 1.0 };
@@ -230,10 +265,14 @@ fn pick_site(
     radius: f32,
     band: &Band,
     (s0, s1): (f32, f32),
+    suits: &dyn Fn(usize) -> bool,
     rng: &mut impl Rng,
 ) -> Option<u32> {
     for _ in 0..200 {
         let v = rng.random_range(0..mesh.positions.len());
+        if !suits(v) {
+            continue;
+        }
         let [s, t] = mesh.domain[v];
         let margin = radius + 1.5;
         if s < s0 + margin || s > s1 - margin || t.abs() > band.reach(t) - margin {

@@ -3,10 +3,11 @@
 //! tooth attribution, and the decision against the truth's.
 //!
 //! **Matching rule.** A finding matches a true defect of the same kind group
-//! ([`FindingKind::group`]) when its centre lies within `max(1 mm, true radius)` of the true
-//! centre; pull risk, which belongs to a whole tooth, matches on the tooth (or within 4 mm of
+//! ([`FindingKind::group`]; a smear only a smear) when its centre lies within
+//! `max(1 mm, true radius)` of the true centre; pull risk, which belongs to a whole tooth, matches on the tooth (or within 4 mm of
 //! the crown's centre). Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
-//! (`resolvable: false`: under ~3 edge lengths across or shallower than ~4× the noise) counts
+//! (`resolvable: false`: under ~3 edge lengths across or shallower than ~4× the noise; a
+//! smear whose wiped detail is under 3× the noise, as it is judged over an area) counts
 //! neither as missed nor, when something matches it, as a false alarm: it is set aside.
 
 use crate::truth::{ExpectedDecision, Truth};
@@ -159,7 +160,10 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
             // Pull risk is a tooth's: it matches on the tooth, or near its crown centre.
             let tooth_level = t.kind.group() == KindGroup::Pull
                 && (f.tooth.is_some() && f.tooth == t.tooth || d <= reach.max(4.0));
-            if f.kind.group() == t.kind.group() && (d <= reach || tooth_level) {
+            // A smear is a band of lost detail, a drag mark a channel: within their group
+            // they do not stand for each other.
+            let smear_apart = (f.kind == FindingKind::Smear) != (t.kind == FindingKind::Smear);
+            if f.kind.group() == t.kind.group() && !smear_apart && (d <= reach || tooth_level) {
                 pairs.push((d, ti, fi));
             }
         }

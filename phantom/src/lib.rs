@@ -24,6 +24,7 @@ pub mod marginscore;
 mod output;
 pub mod prep;
 pub mod pull;
+pub mod relief;
 pub mod suite;
 pub mod surface;
 pub mod truth;
@@ -156,6 +157,15 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
     } else {
         mix
     };
+    // Its own stream, so a seed without detail stays what it was.
+    let relief = mix.has_relief().then(|| {
+        let relief =
+            relief::Relief::random(&mut ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7265_6c66));
+        let shown = relief::apply(&mut mesh, &normals, &relief, |s, t| {
+            surface::detail_weight(&teeth, &band, s, t)
+        });
+        (relief, shown)
+    });
     let margins: Vec<(u8, arch::Finish, Vec<[f32; 3]>)> = teeth
         .iter()
         .filter_map(|t| {
@@ -173,6 +183,7 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
         surface: &surface,
         band: &band,
         domain,
+        relief: relief.as_ref().map(|(r, w)| (r, w.as_slice())),
     };
     let placed = defects::inject(&mut mesh, &normals, &ground, &mix, flawed, &mut rng);
     // Sheets copied by double surfaces add vertices: they take their own normals.

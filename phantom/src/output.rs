@@ -105,9 +105,16 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 .filter(|&v| v != u32::MAX)
                 .collect();
             use imprint_core::finding::KindGroup;
+            // A smear is judged over an area, where the noise averages out and the detail
+            // it wiped does not: detail three times the noise is enough to miss.
+            let noise_multiple = if d.kind == FindingKind::Smear {
+                3.0
+            } else {
+                4.0
+            };
             let deep_enough = matches!(d.kind.group(), KindGroup::Margin | KindGroup::Pull)
                 || d.kind == FindingKind::Hole
-                || d.depth_mm >= 4.0 * noise_um / 1000.0;
+                || d.depth_mm >= noise_multiple * noise_um / 1000.0;
             // A spike is one vertex: only its height against the noise decides.
             // A drag mark is resolved when its channel is 2 edges wide.
             let wide_enough = match (d.kind, d.width_mm) {

@@ -158,6 +158,27 @@ pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
     Sample { z, fdi }
 }
 
+/// How much of the crowns' fine detail shows at `(s, t)`: 0 on the gingiva and on prepared
+/// teeth (cut smooth), rising to 1 over the first 0.4 mm of natural crown above the gingiva.
+pub fn detail_weight(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> f32 {
+    let g = gingiva(teeth, band, s, t);
+    let mut best: Option<(f32, bool)> = None;
+    for tooth in teeth
+        .iter()
+        .filter(|x| !x.missing && (x.s - s).abs() < x.md)
+    {
+        if let Some(h) = crown(tooth, s - tooth.s, t) {
+            if best.is_none_or(|b| h > b.0) {
+                best = Some((h, tooth.prep.is_some()));
+            }
+        }
+    }
+    match best {
+        Some((h, false)) => ((h - g) / 0.4).clamp(0.0, 1.0),
+        _ => 0.0,
+    }
+}
+
 /// The point lies outside `tooth`'s finish line but nearer another preparation's: the
 /// gingiva there abuts the other line, and `tooth`'s collar or root must not rise over it
 /// (two preparations side by side share the interdental gingiva, each line keeping its own

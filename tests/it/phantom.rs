@@ -150,6 +150,7 @@ fn pits_and_bumps_are_displaced_by_their_true_depth_along_the_normal() {
         surface: &surface,
         band: &band,
         domain,
+        relief: None,
     };
     let placed = defects::inject(&mut mesh, &normals, &ground, &mix, Vec::new(), &mut rng);
     assert_eq!(placed.len(), 6);
@@ -587,4 +588,49 @@ fn committed_suites_parse_and_held_out_seeds_are_held_out() {
             .collect();
         assert!(clash.is_empty(), "{}: {clash:?}", path.display());
     }
+}
+
+/// A smear wipes out the crowns' fine detail in its band and nowhere else: the same seed
+/// with and without the smear differs (beyond the scanner's noise) only within the band.
+#[test]
+fn a_smear_wipes_the_fine_detail_of_its_band() {
+    let phantom = |defects: &str| {
+        generate(&PhantomSpec {
+            seed: 5005,
+            triangles: 60_000,
+            defects: DefectMix::parse(defects).unwrap_or_else(|e| panic!("{e}")),
+            random_pose: false,
+            ..Default::default()
+        })
+    };
+    let smeared = phantom("smears=1");
+    let smear = smeared
+        .truth
+        .defects
+        .iter()
+        .find(|d| d.kind == FindingKind::Smear)
+        .expect("a smear");
+    assert!(smear.tooth.is_some(), "a smear lies on a crown");
+    assert!(smear.width_mm.is_some_and(|w| (2.5..=4.0).contains(&w)));
+    assert!(smear.direction.is_some());
+    // The detail's RMS is the smear's depth; the band lost most of it, and the rest of the
+    // surface moved by the scanner's noise only (drawn afresh: the smear took draws).
+    let detailed = phantom("relief=1");
+    let moved = |v: usize| {
+        let (a, b) = (smeared.scan.positions[v], detailed.scan.positions[v]);
+        (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>()
+    };
+    let rms = |vs: &mut dyn Iterator<Item = usize>| {
+        let (sum, n) = vs.fold((0.0f32, 0usize), |(s, n), v| (s + moved(v), n + 1));
+        (sum / n.max(1) as f32).sqrt()
+    };
+    let band: std::collections::HashSet<u32> = smear.vertices.iter().copied().collect();
+    let inside = rms(&mut smear.vertices.iter().map(|&v| v as usize));
+    let outside =
+        rms(&mut (0..smeared.scan.positions.len()).filter(|v| !band.contains(&(*v as u32))));
+    assert!(
+        inside > 0.4 * smear.depth_mm && inside > 2.0 * outside,
+        "the band moved {inside} mm RMS (elsewhere {outside}) against detail {} mm",
+        smear.depth_mm
+    );
 }

@@ -117,7 +117,7 @@ pub fn rounds_for(edge: f32) -> usize {
         .clamp(2.0, MAX_ROUNDS) as usize
 }
 
-fn ring_average(s: &Surface<'_>, values: &[f32]) -> Vec<f32> {
+pub(crate) fn ring_average(s: &Surface<'_>, values: &[f32]) -> Vec<f32> {
     (0..values.len())
         .into_par_iter()
         .map(|v| {

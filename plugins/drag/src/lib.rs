@@ -22,6 +22,7 @@
 pub mod grooves;
 pub mod layers;
 pub mod profile;
+pub mod smears;
 
 use grooves::Groove;
 use imprint_core::derived::DerivedKind;
@@ -40,7 +41,7 @@ impl Analyzer for DragMarks {
             name: "Drag marks and double surfaces".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             interface_version: String::new(),
-            kinds: vec![FindingKind::DragMark, FindingKind::DoubleSurface],
+            kinds: vec![FindingKind::DragMark, FindingKind::Smear, FindingKind::DoubleSurface],
             needs: vec![
                 DerivedKind::Adjacency,
                 DerivedKind::VertexNormals,
@@ -54,6 +55,9 @@ impl Analyzer for DragMarks {
                 Parameter::new("min_drag_length_mm", 2.0, "Shortest drag mark reported, mm."),
                 Parameter::new("max_drag_width_mm", 0.9, "Widest channel (at half depth, as measured across a 0.4 mm slab of a ~0.2 mm mesh) taken for a drag mark, mm; fissures between cusps and the walls of an embrasure are wider."),
                 Parameter::new("major_drag_depth_mm", 0.1, "A drag mark on a tooth this deep needs review (twice a crown's ~50 um fit tolerance)."),
+                Parameter::new("max_smear_detail", 0.35, "A band carrying less than this share of its tooth's typical fine detail (RMS of the band-passed relief) has been smeared."),
+                Parameter::new("min_smear_mm", 3.0, "Shortest smear reported, mm: the core of the band where the detail is gone (a slid tray smears several millimetres; fine relief has quiet patches of its own up to ~3 x 2 mm)."),
+                Parameter::new("min_smear_width_mm", 2.0, "Narrowest smear reported, mm (the core, as for the length)."),
                 Parameter::new("max_layer_gap_mm", 1.0, "Two sheets closer than this, facing the same way, are a double surface, mm."),
                 Parameter::new("min_layer_mm", 0.5, "Smallest double surface reported (across), mm."),
             ],
@@ -78,9 +82,39 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
             min_length: get("min_drag_length_mm", 2.0),
             max_width: get("max_drag_width_mm", 0.9),
         };
-        let marks = find_grooves(&scan, edge, &settings);
+        let (offsets, items) = scan.adjacency_rows();
+        let surface = grooves::Surface {
+            positions: scan.positions(),
+            normals: scan.vertex_normals(),
+            offsets,
+            items,
+            boundary: scan.on_boundary(),
+            edge,
+            teeth: scan.tooth_of_vertex(),
+        };
+        let rounds = grooves::rounds_for(surface.edge);
+        let reference = scan.smoothed(rounds);
+        let heights = grooves::heights(&surface, &reference, rounds);
+        drop(reference);
+        let marks = grooves::find(&surface, &heights, &settings);
+        let smear_settings = smears::Settings {
+            max_ratio: get("max_smear_detail", 0.35),
+            min_length: get("min_smear_mm", 3.0),
+            min_width: get("min_smear_width_mm", 2.0),
+        };
+        let scale = smears::rounds_for(edge);
+        let reference = scan.smoothed(scale);
+        let detail = smears::find(&surface, &reference, scale, &smear_settings);
         let major = get("major_drag_depth_mm", 0.1);
-        findings.extend(drag_findings(&scan, &place, &marks, major));
+        findings.extend(drag_findings(
+            &scan,
+            &place,
+            &marks,
+            (major, detail.detailed),
+        ));
+        for smear in &detail.smears {
+            findings.push(smear_finding(&place, smear));
+        }
     }
     let layer_settings = layers::Settings {
         max_gap: get("max_layer_gap_mm", 1.0),
@@ -90,23 +124,6 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         findings.push(layer_finding(&place, &layer));
     }
     Ok(findings)
-}
-
-fn find_grooves(scan: &ScanRef<'_, '_>, edge: f32, settings: &grooves::Settings) -> Vec<Groove> {
-    let (offsets, items) = scan.adjacency_rows();
-    let surface = grooves::Surface {
-        positions: scan.positions(),
-        normals: scan.vertex_normals(),
-        offsets,
-        items,
-        boundary: scan.on_boundary(),
-        edge,
-        teeth: scan.tooth_of_vertex(),
-    };
-    let rounds = grooves::rounds_for(surface.edge);
-    let reference = scan.smoothed(rounds);
-    let heights = grooves::heights(&surface, &reference, rounds);
-    grooves::find(&surface, &heights, settings)
 }
 
 /// Where findings lie: the tooth map and the case's prepared teeth.
@@ -330,7 +347,7 @@ fn drag_findings(
     scan: &ScanRef<'_, '_>,
     places: &Places<'_, '_>,
     marks: &[Groove],
-    major_depth: f32,
+    (major_depth, detailed): (f32, bool),
 ) -> Vec<Finding> {
     let arch: Vec<Option<[f32; 3]>> = marks
         .iter()
@@ -346,6 +363,7 @@ fn drag_findings(
     let marks: Vec<&Groove> = keep.iter().map(|&i| &marks[i]).collect();
     keep.iter()
         .enumerate()
+        .filter(|&(j, _)| !detailed || stands_out_of_detail(marks[j], parallel_count(&marks, j)))
         .map(|(j, &i)| {
             let m = marks[j];
             let place = places.of(&m.vertices);
@@ -380,6 +398,17 @@ fn drag_findings(
         })
         .collect()
 }
+
+/// On crowns that carry fine detail (supplemental grooves and ridges), a short single channel
+/// is that detail: a drag stands out of it by running long, in a parallel set, or deep.
+fn stands_out_of_detail(m: &Groove, parallel: usize) -> bool {
+    parallel >= 2 || m.length >= DETAILED_MIN_LENGTH_MM || m.depth.abs() >= DETAILED_MIN_DEPTH_MM
+}
+
+/// On a detailed scan, a single drag mark shorter than this ...
+const DETAILED_MIN_LENGTH_MM: f32 = 4.0;
+/// ... and shallower than this is taken for the detail, mm.
+const DETAILED_MIN_DEPTH_MM: f32 = 0.15;
 
 /// The region vertices nearest the two ends of a mark's path.
 fn end_vertices(scan: &ScanRef<'_, '_>, m: &Groove) -> Option<(u32, u32)> {
@@ -418,6 +447,40 @@ fn drag_message(m: &Groove, place: &Place, parallel: usize, words: Option<&str>)
         m.width,
         m.depth.abs()
     )
+}
+
+fn smear_finding(places: &Places<'_, '_>, smear: &smears::Smear) -> Finding {
+    let place = places.of(&smear.vertices);
+    let severity = if place.at_margin {
+        Severity::Critical
+    } else {
+        Severity::Minor
+    };
+    let run = places
+        .arch_direction(smear.ends.0, smear.ends.1)
+        .map(|d| format!(", running {}", direction_words(d)))
+        .unwrap_or_default();
+    let mut f = Finding::new(
+        FindingKind::Smear,
+        severity,
+        smear.centre,
+        smear.length,
+        format!(
+            "Smear {:.1} mm long, {:.1} mm wide{run}: the surface here keeps {:.0}% of the fine detail the rest of the tooth shows, so grooves and contacts in it are not recorded (material that slid while it set).",
+            smear.length,
+            smear.width,
+            100.0 * smear.ratio
+        ),
+    )
+    .with_metric("length_mm", f64::from(smear.length))
+    .with_metric("width_mm", f64::from(smear.width))
+    .with_metric("detail_ratio", f64::from(smear.ratio))
+    .with_metric("direction_x", f64::from(smear.axis[0]))
+    .with_metric("direction_y", f64::from(smear.axis[1]))
+    .with_metric("direction_z", f64::from(smear.axis[2]));
+    f.tooth = place.tooth.or(Some(smear.tooth));
+    f.vertices = smear.vertices.clone();
+    f
 }
 
 fn layer_finding(places: &Places<'_, '_>, layer: &layers::Layer) -> Finding {
