@@ -173,6 +173,9 @@ fn cause(scanned: Scanned, kind: FindingKind) -> Option<String> {
         (Scanned::Cast, FindingKind::Void) => "air bubble in the stone",
         (Scanned::Impression, FindingKind::Nodule) => "air bubble in the impression material",
         (Scanned::Impression, FindingKind::Void) => "excess or torn impression material",
+        (Scanned::Cast | Scanned::Impression, FindingKind::Smear) => {
+            "impression material that slid while it set"
+        }
         _ => return None,
     };
     Some(text.into())

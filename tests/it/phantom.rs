@@ -574,7 +574,8 @@ fn committed_suites_parse_and_held_out_seeds_are_held_out() {
             .collect()
     };
     read(&root.join("bite.toml"));
-    let committed = seeds(&read(&root.join("suite.toml")));
+    let mut committed = seeds(&read(&root.join("suite.toml")));
+    committed.extend(seeds(&read(&root.join("detail.toml"))));
     let held: Vec<_> = std::fs::read_dir(root.join("heldout"))
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(Result::ok)

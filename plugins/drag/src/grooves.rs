@@ -8,7 +8,10 @@
 //!    floor tied to the smallest depth reported) seed regions, grown from the strongest seed
 //!    first over same-signed neighbours down to 30% of the seed's height.
 //! 2. **Measure.** Each region's centre line and cross-sections (see `profile.rs`) decide
-//!    whether it is a drag mark and give its length, width, depth and direction.
+//!    whether it is a drag mark and give its length, width, depth and direction. On scans
+//!    fine enough for the band-pass to keep a channel (edges up to 0.3 mm), a mark whose
+//!    depth is over 10 times its band-passed height is a broad shape (a cusp's ridge), not a
+//!    channel.
 //! 3. **One mark per channel.** Pieces of one channel and the opposite-signed rims the second
 //!    smoothing leaves beside it are merged into the deepest mark.
 
@@ -48,6 +51,11 @@ pub struct Groove {
     pub depth: f32,
     /// The region's vertices.
     pub vertices: Vec<u32>,
+    /// How much the depth varies along the mark: the spread of its stations' depths (10th to
+    /// 90th percentile) over the median depth.
+    pub spread: f32,
+    /// The region's highest band-passed height (see [`heights`]), mm.
+    pub peak: f32,
 }
 
 impl Groove {
@@ -140,6 +148,12 @@ pub fn noise_level(heights: &[f32]) -> f32 {
     1.4826 * a[m]
 }
 
+/// A mark's depth (across its profile) is at most this many times its band-passed height:
+/// marks of 0.3–0.8 mm keep 1/8–1/3 of their depth through the band-pass ...
+const MAX_DEPTH_OVER_PEAK: f32 = 10.0;
+/// ... on scans with edges up to this long, mm (at 0.4 mm a 0.7 mm channel keeps 1/20).
+const BANDPASS_EDGE_MM: f32 = 0.3;
+
 /// Finds the drag marks.
 pub fn find(s: &Surface<'_>, heights: &[f32], settings: &Settings) -> Vec<Groove> {
     let noise = noise_level(heights);
@@ -149,7 +163,18 @@ pub fn find(s: &Surface<'_>, heights: &[f32], settings: &Settings) -> Vec<Groove
         .into_par_iter()
         .filter_map(|r| {
             let sign = heights[r[0] as usize].signum();
+            let peak = r
+                .iter()
+                .map(|&v| heights[v as usize].abs())
+                .fold(0.0, f32::max);
             crate::profile::measure(s, &r, sign, settings)
+                // A narrow channel keeps a good share of its depth through the band-pass; a
+                // broad shape (a cusp's ridge, which fine detail on it seeded) keeps little.
+                // On a coarse scan the ring averages take most of any channel off too.
+                .filter(|g| {
+                    s.edge > BANDPASS_EDGE_MM || g.depth.abs() <= MAX_DEPTH_OVER_PEAK * peak
+                })
+                .map(|g| Groove { peak, ..g })
         })
         .collect();
     distinct(marks)

@@ -1,18 +1,22 @@
 //! `drag-marks`: what a tray or a scan that moved leaves behind — drag marks (long narrow
-//! grooves or ridges that share one direction), and double surfaces (two overlapping sheets
-//! a fraction of a millimetre apart, from a re-seated tray or scan frames that failed to
-//! register).
+//! grooves or ridges that share one direction), smears (bands of a crown that lost the fine
+//! detail the rest of it shows), and double surfaces (two overlapping sheets a fraction of a
+//! millimetre apart, from a re-seated tray or scan frames that failed to register).
 //!
-//! Drag marks: see `grooves.rs`; double surfaces: see `layers.rs`. Both run on the host's
-//! shared derived data (adjacency, normals, the tooth map, the BVH).
+//! Drag marks: see `grooves.rs`; smears: see `smears.rs`; double surfaces: see `layers.rs`.
+//! All run on the host's shared derived data (adjacency, normals, the tooth map, the BVH).
+//!
+//! **Fine detail.** Where the crowns carry fine detail (the smear check finds most teeth
+//! showing it clear of the noise), a short channel (under 4 mm) shallower than 0.3 mm cannot
+//! be told from the detail's own grooves and ridges and is not reported as a drag.
 //!
 //! **Anatomy is not a drag.** Besides the shape tests of `profile.rs`, a groove on a
 //! premolar's or molar's occlusal surface that runs along its mesiodistal or buccolingual
 //! axis within the tooth is its fissure, and a channel that runs around a prepared tooth
 //! (the case file names them) near its outline is its finish line.
 //!
-//! **What applies to what.** Drags come from impression material and trays: on an intraoral
-//! scan (the case says `scanned: intraoral`) only double surfaces are reported. Without a
+//! **What applies to what.** Drags and smears come from impression material and trays: on an
+//! intraoral scan (the case says `scanned: intraoral`) only double surfaces are reported. Without a
 //! case file every check runs.
 //!
 //! **Severity by position**, as for voids (DOMAIN.md): on a prepared tooth's margin band →
@@ -95,15 +99,22 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         let rounds = grooves::rounds_for(surface.edge);
         let reference = scan.smoothed(rounds);
         let heights = grooves::heights(&surface, &reference, rounds);
-        drop(reference);
         let marks = grooves::find(&surface, &heights, &settings);
+        drop(heights);
         let smear_settings = smears::Settings {
             max_ratio: get("max_smear_detail", 0.35),
             min_length: get("min_smear_mm", 3.0),
             min_width: get("min_smear_width_mm", 2.0),
         };
-        let scale = smears::rounds_for(edge);
-        let reference = scan.smoothed(scale);
+        let scale = smears::rounds_for(edge).max(rounds);
+        // Smoothing is linear: the detail's reference goes on from the drags'.
+        let reference = imprint_core::derived::laplacian_smooth(
+            |v| scan.neighbours(v),
+            &reference,
+            scan.on_boundary(),
+            scale - rounds,
+            1.0,
+        );
         let detail = smears::find(&surface, &reference, scale, &smear_settings);
         let major = get("major_drag_depth_mm", 0.1);
         findings.extend(drag_findings(
@@ -363,7 +374,7 @@ fn drag_findings(
     let marks: Vec<&Groove> = keep.iter().map(|&i| &marks[i]).collect();
     keep.iter()
         .enumerate()
-        .filter(|&(j, _)| !detailed || stands_out_of_detail(marks[j], parallel_count(&marks, j)))
+        .filter(|&(j, _)| !detailed || stands_out_of_detail(marks[j]))
         .map(|(j, &i)| {
             let m = marks[j];
             let place = places.of(&m.vertices);
@@ -388,6 +399,8 @@ fn drag_findings(
             .with_metric("depth_mm", f64::from(m.depth.abs()))
             .with_metric("ridge", f64::from(u8::from(m.depth > 0.0)))
             .with_metric("parallel_marks", parallel as f64)
+            .with_metric("depth_spread", f64::from(m.spread))
+            .with_metric("band_peak_mm", f64::from(m.peak))
             .with_metric("direction_x", f64::from(m.axis[0]))
             .with_metric("direction_y", f64::from(m.axis[1]))
             .with_metric("direction_z", f64::from(m.axis[2]));
@@ -399,16 +412,17 @@ fn drag_findings(
         .collect()
 }
 
-/// On crowns that carry fine detail (supplemental grooves and ridges), a short single channel
-/// is that detail: a drag stands out of it by running long, in a parallel set, or deep.
-fn stands_out_of_detail(m: &Groove, parallel: usize) -> bool {
-    parallel >= 2 || m.length >= DETAILED_MIN_LENGTH_MM || m.depth.abs() >= DETAILED_MIN_DEPTH_MM
+/// On crowns that carry fine detail (supplemental grooves and ridges ~1 mm apart), a short
+/// channel is that detail, alone or beside another: a drag stands out of it by running long
+/// or deep.
+fn stands_out_of_detail(m: &Groove) -> bool {
+    m.length >= DETAILED_MIN_LENGTH_MM || m.depth.abs() >= DETAILED_MIN_DEPTH_MM
 }
 
-/// On a detailed scan, a single drag mark shorter than this ...
+/// On a detailed scan, a drag mark shorter than this ...
 const DETAILED_MIN_LENGTH_MM: f32 = 4.0;
 /// ... and shallower than this is taken for the detail, mm.
-const DETAILED_MIN_DEPTH_MM: f32 = 0.15;
+const DETAILED_MIN_DEPTH_MM: f32 = 0.3;
 
 /// The region vertices nearest the two ends of a mark's path.
 fn end_vertices(scan: &ScanRef<'_, '_>, m: &Groove) -> Option<(u32, u32)> {

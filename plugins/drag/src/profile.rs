@@ -94,6 +94,12 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         return None;
     }
     let depth = median(good.iter().map(|st| st.depth).collect());
+    let spread = {
+        let mut d: Vec<f32> = good.iter().map(|st| st.depth.abs()).collect();
+        d.sort_by(f32::total_cmp);
+        let q = |f: f32| d[((d.len() - 1) as f32 * f).round() as usize];
+        (q(0.9) - q(0.1)) / depth.abs().max(1e-6)
+    };
     let width = median(good.iter().map(|st| st.width).collect());
     let misfit = median(good.iter().map(|st| st.misfit).collect());
     if depth.abs() < settings.min_depth
@@ -126,6 +132,8 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         length,
         width,
         depth,
+        spread,
+        peak: 0.0,
         vertices: region.to_vec(),
     })
 }

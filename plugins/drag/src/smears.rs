@@ -81,6 +81,10 @@ pub fn detail(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize) -> Vec<f32
 /// be judged.
 const JUDGED: f32 = 0.95;
 
+/// Fine detail ~1 mm apart needs three or more edges per wavelength: on coarser scans the
+/// crowns' anatomy passes for detail, and no smear is judged, mm.
+const MAX_EDGE_MM: f32 = 0.3;
+
 /// A tooth carries at least this share of the scan's middle tooth's detail (RMS).
 const SAME_SCAN: f32 = 0.8;
 
@@ -109,7 +113,7 @@ pub struct Detail {
 /// Finds the smears.
 pub fn find(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, settings: &Settings) -> Detail {
     let n = s.positions.len();
-    if s.teeth.len() != n || reference.len() != n {
+    if s.teeth.len() != n || reference.len() != n || s.edge > MAX_EDGE_MM {
         return Detail::default();
     }
     let e = detail(s, reference, rounds);

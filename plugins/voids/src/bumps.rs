@@ -97,7 +97,9 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
                 // A bubble is at most a hemisphere: deeper than wide is an embrasure or groove.
                 && b.depth <= 0.6 * b.diameter
                 // The surface around a bubble is smooth; around anatomy it is not.
+                // ... and a bubble stands out of its surround's roughness.
                 && b.ring_rms <= (3.0 * noise).max(0.25 * b.depth)
+                && b.ring_rms <= 0.25 * b.depth
                 && b.roundness >= 0.5
                 // A bubble has a bubble's profile (a cap or a cosine about its centre); the
                 // pockets of gingiva between crowns and papillae do not, and their surround
