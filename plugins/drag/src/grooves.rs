@@ -10,7 +10,7 @@
 //! 2. **Measure.** Each region's centre line and cross-sections (see `profile.rs`) decide
 //!    whether it is a drag mark and give its length, width, depth and direction. On scans
 //!    fine enough for the band-pass to keep a channel (edges up to 0.3 mm), a mark whose
-//!    depth is over 10 times its band-passed height is a broad shape (a cusp's ridge), not a
+//!    depth is over 20 times its band-passed height is a broad shape (a cusp's ridge), not a
 //!    channel.
 //! 3. **One mark per channel.** Pieces of one channel and the opposite-signed rims the second
 //!    smoothing leaves beside it are merged into the deepest mark.
@@ -149,8 +149,8 @@ pub fn noise_level(heights: &[f32]) -> f32 {
 }
 
 /// A mark's depth (across its profile) is at most this many times its band-passed height:
-/// marks of 0.3–0.8 mm keep 1/8–1/3 of their depth through the band-pass ...
-const MAX_DEPTH_OVER_PEAK: f32 = 10.0;
+/// marks of 0.3–0.8 mm keep 1/15–1/3 of their depth through the band-pass ...
+const MAX_DEPTH_OVER_PEAK: f32 = 20.0;
 /// ... on scans with edges up to this long, mm (at 0.4 mm a 0.7 mm channel keeps 1/20).
 const BANDPASS_EDGE_MM: f32 = 0.3;
 

@@ -146,6 +146,8 @@ struct Places<'i, 'a> {
     preparations: Vec<([f32; 3], [f32; 3], f32)>,
     /// Arch positions (mm along the arch) of the gaps on either side of each prepared tooth.
     gaps: Vec<f32>,
+    /// Each tooth's centre in arch coordinates (along, across), from its vertices.
+    centres: std::collections::HashMap<u8, [f32; 2]>,
     scan: ScanRef<'i, 'a>,
 }
 
@@ -184,6 +186,7 @@ impl<'i, 'a> Places<'i, 'a> {
         let gaps = preparation_gaps(&map, &prepared);
         Self {
             gaps,
+            centres: tooth_centres(scan),
             teeth: scan.tooth_of_vertex(),
             regions: scan.region_of_vertex(),
             prepared,
@@ -281,8 +284,41 @@ impl<'i, 'a> Places<'i, 'a> {
         let level = d[0].hypot(d[1]);
         let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos() * level
             && level >= FISSURE_LEVEL;
-        tooth % 10 >= 4 && on_tooth * 10 >= m.vertices.len() * 9 && aligned
+        tooth % 10 >= 4
+            && on_tooth * 10 >= m.vertices.len() * 9
+            && aligned
+            && self.through_centre(m, tooth, d[0].abs() >= d[1].abs())
     }
+
+    /// A fissure runs through the middle of the occlusal table: the groove's vertices lie,
+    /// on average, within [`FISSURE_OFFSET_MM`] of the tooth's centre across their run (a
+    /// drag that happens to run along the arch lies anywhere on the table).
+    fn through_centre(&self, m: &Groove, tooth: u8, along_arch: bool) -> bool {
+        let Some(c) = self.centres.get(&tooth) else {
+            return true;
+        };
+        let across = usize::from(along_arch);
+        let (sum, n) = m
+            .vertices
+            .iter()
+            .filter_map(|&v| self.scan.arch_coords(v as usize))
+            .fold((0.0f32, 0usize), |(s, n), a| (s + a[across], n + 1));
+        n == 0 || (sum / n as f32 - c[across]).abs() <= FISSURE_OFFSET_MM
+    }
+}
+
+/// Each tooth's centre in arch coordinates (along, across): the mean over its vertices.
+fn tooth_centres(scan: &ScanRef<'_, '_>) -> std::collections::HashMap<u8, [f32; 2]> {
+    let mut sums: std::collections::HashMap<u8, [f32; 3]> = Default::default();
+    for (v, &t) in scan.tooth_of_vertex().iter().enumerate() {
+        if let (true, Some(a)) = (t != 0, scan.arch_coords(v)) {
+            let e = sums.entry(t).or_default();
+            *e = [e[0] + a[0], e[1] + a[1], e[2] + 1.0];
+        }
+    }
+    sums.into_iter()
+        .map(|(t, s)| (t, [s[0] / s[2], s[1] / s[2]]))
+        .collect()
 }
 
 /// The arch positions of the gaps beside each prepared tooth: halfway to the neighbouring
@@ -319,8 +355,10 @@ const FINISH_REACH_MM: f32 = 4.5;
 const BUCCOLINGUAL: f32 = 1.4;
 /// A fissure runs within this angle of the tooth's mesiodistal or buccolingual axis ...
 const FISSURE_ALIGN_DEG: f32 = 25.0;
-/// ... and rises or falls at most ~45° against the occlusal plane (cosine).
+/// ... and rises or falls at most ~45° against the occlusal plane (cosine) ...
 const FISSURE_LEVEL: f32 = 0.7;
+/// ... and passes within this distance of the tooth's centre, mm.
+const FISSURE_OFFSET_MM: f32 = 1.2;
 
 fn direction_words(d: [f32; 3]) -> &'static str {
     let a = d.map(f32::abs);

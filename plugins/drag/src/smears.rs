@@ -120,7 +120,6 @@ pub fn find(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, settings: &S
     let Some(levels) = Levels::of(s, &e) else {
         return Detail::default();
     };
-    debug_dump(&e);
     // Each vertex's detail as a share of its own tooth's (RMS), on judged teeth.
     let share = |v: usize| {
         let t = levels.typical.get(&s.teeth[v])?;
@@ -220,14 +219,6 @@ fn grow(s: &Surface<'_>, v: usize, seen: &mut [bool], keep: impl Fn(usize) -> bo
         }
     }
     region
-}
-
-fn debug_dump(e: &[f32]) {
-    if std::env::var_os("IMPRINT_DEBUG_SMEARS").is_some() {
-        for (v, x) in e.iter().enumerate() {
-            eprintln!("SMEARV {v} {:.6}", x.sqrt());
-        }
-    }
 }
 
 /// The longest and widest band judged a smear, mm (two molars side by side).
