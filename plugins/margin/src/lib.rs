@@ -26,7 +26,7 @@
 //! the wide one (0.4 mm). The hole band is 0.5 mm each side of the line (the band; a
 //! crown's margin needs that much to seat). Stretches shorter than 0.3 mm are not reported
 //! (three stations: within the noise of the trace), nor counted as uncaptured, unless they
-//! hold a hole. A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
+//! hold a hole; two stretches less than 1.5 mm of captured line apart are one. A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
 //! within the ~0.1 mm a crown's fit needs: its margin gets one review finding
 //! (`margin_unresolved`) asking for a finer rescan instead of stretch-by-stretch verdicts
 //! (holes are still reported).
@@ -418,10 +418,16 @@ fn runs<T: PartialEq>(v: &[T]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Captured stretches shorter than this between two uncaptured ones do not split them: one
+/// flaw the trace reads in pieces (tissue with a crisp reading through it) is one place for
+/// the technician to look at. Flaws further apart stay apart (the phantoms keep theirs 2 mm
+/// of line apart), mm.
+const BRIDGE_MM: f32 = 1.5;
+
 /// The uncaptured stretches worth reporting. After a running median of the verdicts,
 /// uncaptured blips shorter than `min_mm` (noise of
-/// the trace) are dropped first, unless they hold a hole; then captured blips shorter than
-/// `min_mm` between the stretches left do not split them. A stretch is named by its worst
+/// the trace) are dropped first, unless they hold a hole; then captured stretches shorter
+/// than [`BRIDGE_MM`] between the stretches left do not split them. A stretch is named by its worst
 /// verdict: a hole if it has one, else the verdict covering most of it.
 fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
     let stations = along.stations;
@@ -445,7 +451,7 @@ fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
         }
     }
     for (start, len) in runs(&bad) {
-        if !bad[start] && len < n && along.length(start, len) < min_mm {
+        if !bad[start] && len < n && along.length(start, len) < BRIDGE_MM.max(min_mm) {
             (0..len).for_each(|k| bad[(start + k) % n] = true);
         }
     }
@@ -589,3 +595,43 @@ fn finding(
 }
 
 imprint_core::export_analyzer!(Margin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed line of 400 stations 0.1 mm apart, `Tissue` on the given station ranges.
+    fn line(tissue: &[std::ops::Range<usize>]) -> Vec<Station> {
+        (0..400)
+            .map(|i| {
+                let a = i as f32 * std::f32::consts::TAU / 400.0;
+                let r = 40.0 / std::f32::consts::TAU;
+                let state = if tissue.iter().any(|t| t.contains(&i)) {
+                    State::Tissue
+                } else {
+                    State::Captured
+                };
+                Station {
+                    point: [r * a.cos(), r * a.sin(), 0.0],
+                    vertex: None,
+                    state,
+                    without_hole: state,
+                    angle_deg: 0.0,
+                    crisp: state == State::Captured,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_flaw_read_in_pieces_is_one_stretch_and_flaws_apart_stay_apart() {
+        // Two 1 mm pieces with 1 mm of crisp readings between them: one flaw.
+        let pieces = line(&[100..110, 120..130]);
+        let found = stretches(&Along::new(&pieces), 0.3);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].start, found[0].len), (100, 30));
+        // Two flaws 2.5 mm apart: two.
+        let apart = line(&[100..110, 135..145]);
+        assert_eq!(stretches(&Along::new(&apart), 0.3).len(), 2);
+    }
+}
