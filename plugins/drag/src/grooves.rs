@@ -167,17 +167,17 @@ pub fn find(s: &Surface<'_>, heights: &[f32], settings: &Settings) -> Vec<Groove
                 .iter()
                 .map(|&v| heights[v as usize].abs())
                 .fold(0.0, f32::max);
-            crate::profile::measure(s, &r, sign, settings)
-                // A narrow channel keeps a good share of its depth through the band-pass; a
-                // broad shape (a cusp's ridge, which fine detail on it seeded) keeps little.
-                // On a coarse scan the ring averages take most of any channel off too.
-                .filter(|g| {
-                    s.edge > BANDPASS_EDGE_MM || g.depth.abs() <= MAX_DEPTH_OVER_PEAK * peak
-                })
-                .map(|g| Groove { peak, ..g })
+            crate::profile::measure(s, &r, sign, settings).map(|g| Groove { peak, ..g })
         })
         .collect();
+    // A narrow channel keeps a good share of its depth through the band-pass; a broad shape
+    // (a cusp's ridge, which fine detail on it seeded) keeps little. On a coarse scan the
+    // ring averages take most of any channel off too. After `distinct`: the broad shape
+    // still stands for the pieces of it that other regions measured.
     distinct(marks)
+        .into_iter()
+        .filter(|g| s.edge > BANDPASS_EDGE_MM || g.depth.abs() <= MAX_DEPTH_OVER_PEAK * g.peak)
+        .collect()
 }
 
 /// One mark per groove. Of two marks of the same sign whose centre lines run within
