@@ -15,6 +15,17 @@ fn with_drag<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
     crate::support::with_plugin("imprint_plugin_drag", f)
 }
 
+/// Runs the suite `text` (a suite file's TOML) through the drag analyzer alone.
+fn drag_suite(
+    text: &str,
+) -> (
+    Vec<(String, u64, imprint_phantom::eval::Score)>,
+    imprint_phantom::suite::SuiteScore,
+) {
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2))
+}
+
 fn analyze(scan: Scan, case: Option<serde_json::Value>) -> Report {
     let case =
         case.map(|c| CaseFile::parse(c.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}")));
@@ -150,8 +161,7 @@ first_seed = 1101
 count = 1
 defects = "clean"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (scores, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (scores, total) = drag_suite(text);
     println!("{}", total.to_text());
     let layers = &total.kinds["double_surface"];
     assert_eq!((layers.tp, layers.fp, layers.fn_), (2, 0, 0), "{layers:?}");
@@ -179,8 +189,7 @@ first_seed = 502
 count = 1
 defects = "preparations=2,abutted=2"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (_, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (_, total) = drag_suite(text);
     let drags = total.kinds.get("drag_mark").map_or(0, |k| k.fp);
     assert_eq!(drags, 0, "{}", total.to_text());
 }
@@ -209,8 +218,7 @@ first_seed = 5101
 count = 1
 defects = "clean"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (scores, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (scores, total) = drag_suite(text);
     let smears = &total.kinds["smear"];
     // Found, on their teeth; fine relief has quiet patches of its own, and one of them on
     // these arches reads as a smear (measured over the suite: precision ~0.9).
@@ -235,8 +243,7 @@ first_seed = 605
 count = 1
 defects = "drags=2,doubles=1"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (_, total) = with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (_, total) = drag_suite(text);
     let drags = &total.kinds["drag_mark"];
     assert!(drags.tp >= 2 && drags.fp == 0, "{}", total.to_text());
 }
