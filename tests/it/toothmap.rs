@@ -279,3 +279,34 @@ fn crown_agreement(
     }
     (good, files)
 }
+
+/// A prepared premolar beside a missing canine: its reduced crown, low and narrow, was
+/// taken for part of its neighbour and the tooth for missing (seed 2758: the margin check
+/// then had no tooth to trace). The case says it is prepared, so it is there.
+#[test]
+fn a_prepared_tooth_beside_a_gap_is_not_taken_for_missing() {
+    let p = generate(&PhantomSpec {
+        seed: 2758,
+        triangles: 400_000,
+        defects: imprint_phantom::DefectMix::parse("preparations=2,margin_flaws=3")
+            .unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    let prepared: Vec<u8> = p.truth.preparations.iter().map(|t| t.tooth).collect();
+    assert!(prepared.contains(&14), "{prepared:?}");
+    let mut scan = p.scan.clone();
+    scan.labels = None;
+    let hints = |prepared: Vec<u8>| imprint_core::toothmap::MapHints {
+        prepared,
+        ..Default::default()
+    };
+    let found = |prepared: Vec<u8>| {
+        let derived = DerivedData::with_hints(&scan, hints(prepared));
+        let map = derived.tooth_map();
+        (
+            map.teeth.iter().any(|t| t.fdi == 14),
+            map.missing.contains(&14),
+        )
+    };
+    assert_eq!(found(prepared), (true, false));
+}

@@ -485,7 +485,7 @@ fn from_geometry(
     let tooth = crown_mask(derived, frame, coords, &crease)?;
     let profile = split::Profile::new(&coords.s, &coords.t, &coords.h, &tooth)?;
     let mut notes = Vec::new();
-    let mut layout = split::fit(&profile, None)?;
+    let mut layout = split::fit(&profile, None, &hints.prepared)?;
     if let Some(stated) = hints.jaw.filter(|j| *j != layout.jaw) {
         notes.push(format!(
             "the tooth widths suggest the {} jaw but the case file says {}: numbered as {}",
@@ -493,7 +493,7 @@ fn from_geometry(
             stated.name(),
             stated.name()
         ));
-        layout = split::fit(&profile, Some(stated))?;
+        layout = split::fit(&profile, Some(stated), &hints.prepared)?;
     }
     let present: Vec<&split::Slot> = layout.slots.iter().filter(|s| !s.missing).collect();
     if present.is_empty() {

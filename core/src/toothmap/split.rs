@@ -206,24 +206,25 @@ impl Side {
         self.occupied_prefix[j] - self.occupied_prefix[i]
     }
 
-    /// Cost of position `k` (1-based, expected width `e`) over `[i, j]`: present or missing.
-    fn segment(&self, e: f32, i: usize, j: usize) -> (f32, bool) {
+    /// Cost of position `k` (1-based, expected width `e`) over `[i, j]`: present or missing
+    /// (never missing when `kept`: the case says the tooth is prepared, so it is there).
+    fn segment(&self, e: f32, i: usize, j: usize, kept: bool) -> (f32, bool) {
         let w = (j - i) as f32 * BIN;
         let frac = self.occupied(i, j) as f32 / (j - i) as f32;
         let present = ((w - e) / (0.12 * e)).powi(2)
             + OCC_WEIGHT * (1.0 - frac)
             + VALLEY_WEIGHT * self.inner_valley(i, j);
         let missing = ((w - e) / (0.2 * e)).powi(2) + OCC_WEIGHT * frac + MISSING_PRIOR;
-        if present <= missing {
+        if kept || present <= missing {
             (present, false)
         } else {
             (missing, true)
         }
     }
 
-    /// The cost-to-go table for tooth widths `widths` (positions 1–8). Stopping after any
-    /// position costs the crown bins left beyond the last cut.
-    fn cost_to_go(&self, widths: &[f32; 8]) -> CostToGo {
+    /// The cost-to-go table for tooth widths `widths` (positions 1–8; those `kept` are never
+    /// missing). Stopping after any position costs the crown bins left beyond the last cut.
+    fn cost_to_go(&self, widths: &[f32; 8], kept: [bool; 8]) -> CostToGo {
         let n = self.len();
         let total = self.occupied(0, n);
         let leftover = |i: usize| (total - self.occupied_prefix[i + 1]) as f32 * LEFTOVER_WEIGHT;
@@ -242,7 +243,7 @@ impl Side {
                     if !after.is_finite() {
                         continue;
                     }
-                    let (seg, gap) = self.segment(e, i, j);
+                    let (seg, gap) = self.segment(e, i, j, kept[k]);
                     let total = seg + CUT_WEIGHT * (1.0 - self.quality[j]) + after;
                     if total < best.0 {
                         best = (total, Some((j, gap)));
@@ -281,8 +282,24 @@ impl CostToGo {
 /// One fitted layout: jaw, scale, midline bin, cost, ends outwards on the + and − sides.
 type Candidate = (Jaw, f32, usize, f32, Vec<(usize, bool)>, Vec<(usize, bool)>);
 
-/// Fits the template of `jaw` (or both, keeping the better) to the profile.
-pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
+/// The quadrants on the + and − sides of the arch (+s runs along `anterior × occlusal`: the
+/// patient's left on an upper arch, the right on a lower one).
+fn quadrants(jaw: Jaw) -> (u8, u8) {
+    match jaw {
+        Jaw::Upper => (2, 1),
+        Jaw::Lower => (4, 3),
+    }
+}
+
+/// Positions 1–8 of `quadrant` the case says are prepared.
+fn kept(quadrant: u8, prepared: &[u8]) -> [bool; 8] {
+    std::array::from_fn(|k| prepared.contains(&(quadrant * 10 + k as u8 + 1)))
+}
+
+/// Fits the template of `jaw` (or both, keeping the better) to the profile; the teeth of
+/// `prepared` are present (a reduced crown beside a gap is not taken for part of its
+/// neighbour).
+pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>, prepared: &[u8]) -> Option<Layout> {
     let jaws: Vec<Jaw> = match jaw {
         Some(j) => vec![j],
         None => vec![Jaw::Upper, Jaw::Lower],
@@ -304,7 +321,11 @@ pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
         .par_iter()
         .filter_map(|&(jaw, scale)| {
             let widths = template(jaw).map(|w| w * scale);
-            let (plus, minus) = (forward.cost_to_go(&widths), backward.cost_to_go(&widths));
+            let (q_plus, q_minus) = quadrants(jaw);
+            let (plus, minus) = (
+                forward.cost_to_go(&widths, kept(q_plus, prepared)),
+                backward.cost_to_go(&widths, kept(q_minus, prepared)),
+            );
             mids.iter()
                 .map(|&m| {
                     let back = n - 1 - m;
@@ -325,12 +346,7 @@ pub(crate) fn fit(profile: &Profile, jaw: Option<Jaw>) -> Option<Layout> {
         .fold(f32::INFINITY, f32::min);
     let (jaw, scale, mid) = (best.0, best.1, best.2);
     let widths = template(jaw).map(|w| w * scale);
-    // +s runs along `anterior × occlusal`: the patient's left on an upper arch, the right on a
-    // lower one.
-    let (plus, minus) = match jaw {
-        Jaw::Upper => (2u8, 1u8),
-        Jaw::Lower => (4u8, 3u8),
-    };
+    let (plus, minus) = quadrants(jaw);
     let mut slots = Vec::new();
     for (quadrant, ends, forward) in [(minus, &best.5, false), (plus, &best.4, true)] {
         let mut start = mid as isize;
