@@ -95,12 +95,12 @@ impl Surface<'_> {
     }
 }
 
-/// Heights above a reference smoothed by `smoothed(rounds)`, denoised over the ring, less
-/// their own average over the same scale: broad shapes (a cusp, the curve of a wall) leave a
-/// slowly varying height that the second smoothing takes off again, while a narrow channel
-/// stands out of both.
-pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize) -> Vec<f32> {
-    let raw: Vec<f32> = (0..s.positions.len())
+/// Heights above a reference smoothed by `smoothed(rounds)`, denoised by `quiet` ring
+/// averages, less their own average over the same scale: broad shapes (a cusp, the curve of
+/// a wall) leave a slowly varying height that the second smoothing takes off again, while a
+/// narrow channel stands out of both.
+pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, quiet: usize) -> Vec<f32> {
+    let mut fine: Vec<f32> = (0..s.positions.len())
         .into_par_iter()
         .map(|v| {
             if s.boundary.get(v).copied().unwrap_or(true) {
@@ -110,13 +110,18 @@ pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize) -> Vec<f3
             }
         })
         .collect();
-    let fine = ring_average(s, &ring_average(s, &raw));
+    for _ in 0..quiet {
+        fine = ring_average(s, &fine);
+    }
     let mut broad = fine.clone();
     for _ in 0..rounds {
         broad = ring_average(s, &broad);
     }
     fine.iter().zip(&broad).map(|(f, b)| f - b).collect()
 }
+
+/// Ring averages that quieten the scanner's noise in the drag detector's heights.
+pub const QUIET_ROUNDS: usize = 2;
 
 /// Rounds of smoothing that take features of [`SCALE_MM`] off a surface with this edge.
 pub fn rounds_for(edge: f32) -> usize {

@@ -98,7 +98,7 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         };
         let rounds = grooves::rounds_for(surface.edge);
         let reference = scan.smoothed(rounds);
-        let heights = grooves::heights(&surface, &reference, rounds);
+        let heights = grooves::heights(&surface, &reference, rounds, grooves::QUIET_ROUNDS);
         let marks = grooves::find(&surface, &heights, &settings);
         drop(heights);
         let smear_settings = smears::Settings {

@@ -1,15 +1,19 @@
 //! Smears: bands where the surface lost the fine detail the same tooth shows elsewhere (a
 //! tray that slid while the material set wipes supplemental grooves and texture flat).
 //!
-//! 1. **Detail.** The drag detector's band-passed heights (features narrower than ~0.7 mm
-//!    against the locally smooth surface, the scanner's noise quietened) squared and averaged
-//!    over ~0.6 mm: how much fine relief each part of the surface carries.
-//! 2. **Against the same tooth.** Each tooth's typical detail is the median over its
-//!    vertices; vertices carrying under [`Settings::max_ratio`] of it are smeared candidates,
-//!    and a tooth whose typical detail is not clearly above the scan's noise floor is not
-//!    judged (a scan without fine detail anywhere has nothing to lose).
-//! 3. **Bands.** Connected candidates on one tooth form a smear when they are long and wide
-//!    enough; the band's axis, length and width come from its vertices' spread.
+//! 1. **Detail.** Band-passed heights (the height above a copy smoothed over ~0.9 mm, less
+//!    its own average over that scale; see [`crate::grooves::heights`]) squared and averaged
+//!    over ~0.6 mm: how much fine relief each part of the surface carries. The gingiva's
+//!    median is the noise floor.
+//! 2. **Against the same tooth.** Each tooth's typical detail is its lower quartile above
+//!    the floor (anatomy only adds), not below 0.8 of the scan's middle tooth (a large smear
+//!    lowers its own tooth's quartile). A tooth whose detail is not clear of the floor is not
+//!    judged, and nothing is when most teeth are not (a scan without fine detail has nothing
+//!    to lose), nor on scans coarser than 0.3 mm edges.
+//! 3. **Bands.** Seeded where a vertex keeps under [`Settings::max_ratio`] of its tooth's
+//!    detail and grown (hysteresis) where it keeps under 1.6 times that; a band is a smear
+//!    when it is long and wide enough and keeps under `max_ratio` on the whole. Its axis,
+//!    length and width come from its vertices' spread.
 
 use crate::grooves::{ring_average, Surface};
 use nalgebra::{Matrix3, Vector3};
@@ -48,25 +52,9 @@ const DETAIL_MM: f32 = 0.6;
 /// their own average over the same scale (see [`crate::grooves::heights`]), averaged over
 /// [`DETAIL_MM`].
 pub fn detail(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize) -> Vec<f32> {
-    use rayon::prelude::*;
-    // No averaging over the ring first: it would take the finest detail off with the noise,
-    // and the noise only adds a floor to the energy.
-    let raw: Vec<f32> = (0..s.positions.len())
-        .into_par_iter()
-        .map(|v| {
-            if s.boundary[v] {
-                return 0.0;
-            }
-            (0..3)
-                .map(|k| (s.positions[v][k] - reference[v][k]) * s.normals[v][k])
-                .sum()
-        })
-        .collect();
-    let mut broad = raw.clone();
-    for _ in 0..rounds {
-        broad = ring_average(s, &broad);
-    }
-    let heights: Vec<f32> = raw.iter().zip(&broad).map(|(r, b)| r - b).collect();
+    // No ring averages first: they would take the finest detail off with the noise, and the
+    // noise only adds a floor to the energy.
+    let heights = crate::grooves::heights(s, reference, rounds, 0);
     let rounds = ((DETAIL_MM / s.edge.max(0.02)).powi(2) / 2.0)
         .round()
         .clamp(2.0, 10.0) as usize;
