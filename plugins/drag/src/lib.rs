@@ -81,41 +81,7 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
     let mut findings = Vec::new();
     let intraoral = ctx.case()["scanned"].as_str() == Some("intraoral");
     if !intraoral && scan.positions().len() >= 50 {
-        let settings = grooves::Settings {
-            min_depth: get("min_drag_depth_mm", 0.05),
-            min_length: get("min_drag_length_mm", 2.0),
-            max_width: get("max_drag_width_mm", 0.9),
-        };
-        let (offsets, items) = scan.adjacency_rows();
-        let surface = grooves::Surface {
-            positions: scan.positions(),
-            normals: scan.vertex_normals(),
-            offsets,
-            items,
-            boundary: scan.on_boundary(),
-            edge,
-            teeth: scan.tooth_of_vertex(),
-        };
-        let rounds = grooves::rounds_for(surface.edge);
-        let reference = scan.smoothed(rounds);
-        let heights = grooves::heights(&surface, &reference, rounds, grooves::QUIET_ROUNDS);
-        let marks = grooves::find(&surface, &heights, &settings);
-        drop(heights);
-        let smear_settings = smears::Settings {
-            max_ratio: get("max_smear_detail", 0.35),
-            min_length: get("min_smear_mm", 3.0),
-            min_width: get("min_smear_width_mm", 2.0),
-        };
-        let scale = smears::rounds_for(edge).max(rounds);
-        // Smoothing is linear: the detail's reference goes on from the drags'.
-        let reference = imprint_core::derived::laplacian_smooth(
-            |v| scan.neighbours(v),
-            &reference,
-            scan.on_boundary(),
-            scale - rounds,
-            1.0,
-        );
-        let detail = smears::find(&surface, &reference, scale, &smear_settings);
+        let (marks, detail) = marks_and_smears(&scan, edge, &get);
         let major = get("major_drag_depth_mm", 0.1);
         findings.extend(drag_findings(
             &scan,
@@ -135,6 +101,50 @@ fn analyze_in_pool(ctx: &Context<'_, '_>) -> Result<Vec<Finding>, String> {
         findings.push(layer_finding(&place, &layer));
     }
     Ok(findings)
+}
+
+/// The drag marks and the smear check, on one band-passed view of the surface.
+fn marks_and_smears(
+    scan: &ScanRef<'_, '_>,
+    edge: f32,
+    get: &dyn Fn(&str, f64) -> f32,
+) -> (Vec<Groove>, smears::Detail) {
+    let settings = grooves::Settings {
+        min_depth: get("min_drag_depth_mm", 0.05),
+        min_length: get("min_drag_length_mm", 2.0),
+        max_width: get("max_drag_width_mm", 0.9),
+    };
+    let (offsets, items) = scan.adjacency_rows();
+    let surface = grooves::Surface {
+        positions: scan.positions(),
+        normals: scan.vertex_normals(),
+        offsets,
+        items,
+        boundary: scan.on_boundary(),
+        edge,
+        teeth: scan.tooth_of_vertex(),
+    };
+    let rounds = grooves::rounds_for(surface.edge);
+    let reference = scan.smoothed(rounds);
+    let heights = grooves::heights(&surface, &reference, rounds, grooves::QUIET_ROUNDS);
+    let marks = grooves::find(&surface, &heights, &settings);
+    drop(heights);
+    let smear_settings = smears::Settings {
+        max_ratio: get("max_smear_detail", 0.35),
+        min_length: get("min_smear_mm", 3.0),
+        min_width: get("min_smear_width_mm", 2.0),
+    };
+    let scale = smears::rounds_for(edge).max(rounds);
+    // Smoothing is linear: the detail's reference goes on from the drags'.
+    let reference = imprint_core::derived::laplacian_smooth(
+        |v| scan.neighbours(v),
+        &reference,
+        scan.on_boundary(),
+        scale - rounds,
+        1.0,
+    );
+    let detail = smears::find(&surface, &reference, scale, &smear_settings);
+    (marks, detail)
 }
 
 /// Where findings lie: the tooth map and the case's prepared teeth.
