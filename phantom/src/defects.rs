@@ -51,7 +51,7 @@ pub struct DefectMix {
     /// lingually, a 0.1–0.3 mm natural undercut), as real crowns do.
     #[serde(default)]
     pub bulge: u32,
-    /// 1: natural crowns carry fine detail (supplemental grooves and ridges, 25–45 µm RMS,
+    /// 1: natural crowns carry fine detail (supplemental grooves and ridges, 30–50 µm RMS,
     /// ~1 mm apart; see `relief.rs`). Turned on by `smears`.
     #[serde(default)]
     pub relief: u32,

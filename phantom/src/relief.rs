@@ -9,6 +9,11 @@
 //! smooth by the bur) and faded in over the first 0.4 mm of crown above the gingiva, so no
 //! step marks the crown's edge. A smear is a band 4–8 mm long and 2.5–4 mm wide, in any
 //! direction, where 90 % of that detail is gone.
+//!
+//! Detail is opt-in (`relief=1`, implied by `smears`): texture strong enough for a smear to be
+//! measured against 5–15 µm of noise reads as nodules, voids and short drags to the bubble and
+//! drag detectors, so it is a stress test of its own (`eval/detail.toml`), kept out of the main
+//! suite.
 
 use crate::defects::{truth, Placed};
 use crate::surface::GridMesh;
@@ -22,7 +27,7 @@ const WIPED: f32 = 0.9;
 /// Fade at a smear band's edges, mm.
 const SMEAR_FADE: f32 = 0.3;
 
-/// The detail of one phantom: plane waves over the domain.
+/// The detail of one phantom: plane waves in space.
 #[derive(Debug, Clone)]
 pub struct Relief {
     /// Wave vector (rad/mm, in space) and phase of each wave.
