@@ -81,3 +81,28 @@ fn an_intraoral_scan_gets_no_bubble_findings() {
         "void" | "nodule"
     )));
 }
+
+/// A void on the gingiva beside the crown's crease sits on the slope of the crease's
+/// height and has no extreme of its own; the second look along the flank finds it (seed 2
+/// of the suite's casts lost one of its two voids so).
+#[test]
+fn a_void_on_the_flank_of_a_crease_is_found() {
+    let text = r#"
+triangles = 120000
+labels = false
+[[group]]
+name = "casts, mixed defects"
+first_seed = 2
+count = 1
+defects = "random"
+"#;
+    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let (_, total) = with_voids(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let voids = &total.kinds["void"];
+    assert_eq!(
+        (voids.tp, voids.fp, voids.fn_),
+        (2, 0, 0),
+        "{}",
+        total.to_text()
+    );
+}
