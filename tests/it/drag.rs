@@ -9,21 +9,9 @@ use imprint_core::scan::Scan;
 use imprint_host::case::CaseFile;
 use imprint_host::report::Report;
 use imprint_host::run::{report_for, Loaded};
-use imprint_phantom::suite::SuiteSpec;
 
 fn with_drag<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
     crate::support::with_plugin("imprint_plugin_drag", f)
-}
-
-/// Runs the suite `text` (a suite file's TOML) through the drag analyzer alone.
-fn drag_suite(
-    text: &str,
-) -> (
-    Vec<(String, u64, imprint_phantom::eval::Score)>,
-    imprint_phantom::suite::SuiteScore,
-) {
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    with_drag(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2))
 }
 
 fn analyze(scan: Scan, case: Option<serde_json::Value>) -> Report {
@@ -161,7 +149,7 @@ first_seed = 1101
 count = 1
 defects = "clean"
 "#;
-    let (scores, total) = drag_suite(text);
+    let (scores, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
     println!("{}", total.to_text());
     let layers = &total.kinds["double_surface"];
     assert_eq!((layers.tp, layers.fp, layers.fn_), (2, 0, 0), "{layers:?}");
@@ -189,7 +177,7 @@ first_seed = 502
 count = 1
 defects = "preparations=2,abutted=2"
 "#;
-    let (_, total) = drag_suite(text);
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
     let drags = total.kinds.get("drag_mark").map_or(0, |k| k.fp);
     assert_eq!(drags, 0, "{}", total.to_text());
 }
@@ -218,7 +206,7 @@ first_seed = 5101
 count = 1
 defects = "clean"
 "#;
-    let (scores, total) = drag_suite(text);
+    let (scores, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
     let smears = &total.kinds["smear"];
     // Found, on their teeth; fine relief has quiet patches of its own, and one of them on
     // these arches reads as a smear (measured over the suite: precision ~0.9).
@@ -243,7 +231,7 @@ first_seed = 605
 count = 1
 defects = "drags=2,doubles=1"
 "#;
-    let (_, total) = drag_suite(text);
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
     let drags = &total.kinds["drag_mark"];
     assert!(drags.tp >= 2 && drags.fp == 0, "{}", total.to_text());
 }

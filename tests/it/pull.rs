@@ -8,7 +8,6 @@ use imprint_core::finding::{Finding, FindingKind, Severity};
 use imprint_host::case::CaseFile;
 use imprint_host::report::Report;
 use imprint_host::run::{report_for, Loaded};
-use imprint_phantom::suite::SuiteSpec;
 use imprint_phantom::{generate, DefectMix, PhantomSpec};
 
 fn with_pull<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
@@ -83,8 +82,7 @@ first_seed = 741
 count = 2
 defects = "bulge=1"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (scores, total) = with_pull(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (scores, total) = crate::support::run_suite_with("imprint_plugin_pull", text);
     println!("{}", total.to_text());
     let pull = &total.kinds["pull_risk"];
     // The committed suite (30 such phantoms at 200k) measures 0.95; on these six a missed

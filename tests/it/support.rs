@@ -33,6 +33,21 @@ pub fn with_plugin<T>(crate_name: &str, f: impl FnOnce(&imprint_host::run::Loade
     with_libraries(&[plugin_lib(crate_name)], 1, f)
 }
 
+/// Runs the suite `text` (a suite file's TOML) through one plugin of this build: the
+/// per-phantom scores and the aggregate.
+pub fn run_suite_with(
+    crate_name: &str,
+    text: &str,
+) -> (
+    Vec<(String, u64, imprint_phantom::eval::Score)>,
+    imprint_phantom::suite::SuiteScore,
+) {
+    let spec = imprint_phantom::suite::SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    with_plugin(crate_name, |loaded| {
+        imprint_host::suite::run_suite(&spec, loaded, 2)
+    })
+}
+
 /// Runs `f` with the plugin libraries `libs` loaded (`expected` of them must load), their
 /// default parameters and the built-in policy.
 pub fn with_libraries<T>(

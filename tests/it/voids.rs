@@ -4,7 +4,6 @@
 
 use imprint_host::case::CaseFile;
 use imprint_host::run::{report_for, Loaded};
-use imprint_phantom::suite::SuiteSpec;
 use imprint_phantom::{generate, PhantomSpec};
 
 fn with_voids<T>(f: impl FnOnce(&Loaded<'_>) -> T) -> T {
@@ -26,8 +25,7 @@ first_seed = 60
 count = 3
 defects = "clean"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (_, total) = with_voids(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_voids", text);
     println!("{}", total.to_text());
     let holes = &total.kinds["hole"];
     assert_eq!((holes.fp, holes.fn_), (0, 0), "{holes:?}");
@@ -96,8 +94,7 @@ first_seed = 2
 count = 1
 defects = "random"
 "#;
-    let spec = SuiteSpec::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let (_, total) = with_voids(|loaded| imprint_host::suite::run_suite(&spec, loaded, 2));
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_voids", text);
     let voids = &total.kinds["void"];
     assert_eq!(
         (voids.tp, voids.fp, voids.fn_),

@@ -72,3 +72,25 @@ pub fn laplacian_smooth<'a>(
     }
     cur
 }
+
+/// `rounds` of averaging per-vertex `values` with their one-ring (each vertex and its
+/// neighbours, equally): a scalar field smoothed the way [`laplacian_smooth`] smooths
+/// positions, features narrower than about `edge × √(2 · rounds)` flattened.
+pub fn ring_average<'a>(
+    neighbours: impl Fn(usize) -> &'a [u32] + Sync,
+    values: &[f32],
+    rounds: usize,
+) -> Vec<f32> {
+    let mut cur = values.to_vec();
+    for _ in 0..rounds {
+        cur = (0..cur.len())
+            .into_par_iter()
+            .map(|v| {
+                let ring = neighbours(v);
+                let sum: f32 = ring.iter().map(|&w| cur[w as usize]).sum();
+                (cur[v] + sum) / (1 + ring.len()) as f32
+            })
+            .collect();
+    }
+    cur
+}

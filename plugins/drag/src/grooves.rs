@@ -15,6 +15,7 @@
 //! 3. **One mark per channel.** Pieces of one channel and the opposite-signed rims the second
 //!    smoothing leaves beside it are merged into the deepest mark.
 
+use imprint_core::derived::ring_average;
 use nalgebra::Vector3;
 use rayon::prelude::*;
 
@@ -110,13 +111,8 @@ pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, quiet: us
             }
         })
         .collect();
-    for _ in 0..quiet {
-        fine = ring_average(s, &fine);
-    }
-    let mut broad = fine.clone();
-    for _ in 0..rounds {
-        broad = ring_average(s, &broad);
-    }
+    fine = ring_average(|v| s.ring(v), &fine, quiet);
+    let broad = ring_average(|v| s.ring(v), &fine, rounds);
     fine.iter().zip(&broad).map(|(f, b)| f - b).collect()
 }
 
@@ -128,17 +124,6 @@ pub fn rounds_for(edge: f32) -> usize {
     ((SCALE_MM / edge.max(0.02)).powi(2) / 2.0)
         .round()
         .clamp(2.0, MAX_ROUNDS) as usize
-}
-
-pub(crate) fn ring_average(s: &Surface<'_>, values: &[f32]) -> Vec<f32> {
-    (0..values.len())
-        .into_par_iter()
-        .map(|v| {
-            let ring = s.ring(v);
-            let sum: f32 = ring.iter().map(|&w| values[w as usize]).sum();
-            (values[v] + sum) / (1 + ring.len()) as f32
-        })
-        .collect()
 }
 
 /// The robust spread (1.4826 × median absolute value) of the heights.

@@ -15,7 +15,8 @@
 //!    when it is long and wide enough and keeps under `max_ratio` on the whole. Its axis,
 //!    length and width come from its vertices' spread.
 
-use crate::grooves::{ring_average, Surface};
+use crate::grooves::Surface;
+use imprint_core::derived::ring_average;
 use nalgebra::{Matrix3, Vector3};
 
 /// Detection settings.
@@ -58,11 +59,8 @@ pub fn detail(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize) -> Vec<f32
     let rounds = ((DETAIL_MM / s.edge.max(0.02)).powi(2) / 2.0)
         .round()
         .clamp(2.0, 10.0) as usize;
-    let mut e: Vec<f32> = heights.iter().map(|h| h * h).collect();
-    for _ in 0..rounds {
-        e = ring_average(s, &e);
-    }
-    e
+    let squares: Vec<f32> = heights.iter().map(|h| h * h).collect();
+    ring_average(|v| s.ring(v), &squares, rounds)
 }
 
 /// A tooth's detail must stand this many times the noise floor (RMS) for a smear on it to

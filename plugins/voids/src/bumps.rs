@@ -159,17 +159,7 @@ fn flank_pits(
     let rounds = ((FLANK_MM / edge.max(0.02)).powi(2) / 2.0)
         .round()
         .clamp(2.0, 12.0) as usize;
-    let mut broad = height.to_vec();
-    for _ in 0..rounds {
-        broad = (0..broad.len())
-            .into_par_iter()
-            .map(|v| {
-                let ring = scan.neighbours(v);
-                let sum: f32 = ring.iter().map(|&w| broad[w as usize]).sum();
-                (broad[v] + sum) / (1 + ring.len()) as f32
-            })
-            .collect();
-    }
+    let broad = imprint_core::derived::ring_average(|v| scan.neighbours(v), height, rounds);
     let relief: Vec<f32> = height.iter().zip(&broad).map(|(h, b)| h - b).collect();
     let noise = robust_spread(&relief);
     let seed = min_depth.max(4.0 * noise);
