@@ -150,6 +150,14 @@ pub struct PlacedTooth {
     /// embrasure (a "black triangle") that set material locks into.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub open_next: bool,
+    /// How much the foot of its walls is eased from vertical (0: vertical, the default; see
+    /// [`crate::surface::wall_profile`]). Set for phantoms with scanner-like walls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wall_ease: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// The finish line's form.
@@ -208,6 +216,7 @@ pub fn place_teeth(jaw: Jaw, positions: u8, missing: &[u8]) -> Vec<PlacedTooth> 
                 missing: missing.contains(&fdi),
                 prep: None,
                 open_next: false,
+                wall_ease: 0.0,
             });
             s += size.md;
         }

@@ -59,6 +59,11 @@ pub struct DefectMix {
     /// detail is wiped out. Turns on `relief`.
     #[serde(default)]
     pub smears: u32,
+    /// 1: steep walls sampled as a scanner samples them: the crowns' feet eased from
+    /// vertical, and edges a wall stretches split and flipped until triangles are about as
+    /// even there as on a flat (see `refine.rs`). The triangle count stays about as asked.
+    #[serde(default)]
+    pub walls: u32,
 }
 
 impl DefectMix {
@@ -75,7 +80,7 @@ impl DefectMix {
 
 impl DefectMix {
     /// Parses `clean`, `random`, or
-    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1`
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1,walls=1`
     /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -109,9 +114,10 @@ impl DefectMix {
                 "bulge" => mix.bulge = n,
                 "relief" => mix.relief = n,
                 "smears" => mix.smears = n,
+                "walls" => mix.walls = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief, walls)"
                 ))
                 }
             }
@@ -137,6 +143,7 @@ impl DefectMix {
             bulge: 0,
             relief: 0,
             smears: 0,
+            walls: 0,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod marginscore;
 mod output;
 pub mod prep;
 pub mod pull;
+mod refine;
 pub mod relief;
 pub mod suite;
 pub mod surface;
@@ -142,8 +143,19 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
     let domain = (first - surface::END_MARGIN, last + surface::END_MARGIN);
     let band = surface::Band::for_curve(&curve);
     let area = (domain.1 - domain.0) * (band.lingual + band.buccal);
-    let spacing = (2.0 * area / spec.triangles.max(1000) as f32).sqrt();
-    let mut mesh = surface::triangulate(&curve, &teeth, &band, domain, spacing, &mut rng);
+    let asked = spec.triangles.max(1000) as f32;
+    let plan = (2.0 * area / asked).sqrt();
+    let even_walls = mix.walls > 0;
+    let spacing = if even_walls {
+        for t in &mut teeth {
+            t.wall_ease = surface::WALL_EASE;
+        }
+        surface::spacing_for(&curve, &teeth, &band, domain, plan, asked, &rng)
+    } else {
+        plan
+    };
+    let mut mesh =
+        surface::triangulate(&curve, &teeth, &band, domain, spacing, even_walls, &mut rng);
     pull::warp(&mut mesh, &curve, &teeth, &pull_plan);
     let normals = imprint_core::derived::vertex_normals(&mesh.positions, &mesh.triangles);
     let mix = if spec.scanned == Scanned::Intraoral {

@@ -186,7 +186,7 @@ fn clean(t: &PlacedTooth, prep: &Prep, d: f32, half: f32) -> f32 {
     }
     let top = (0.65 * t.height).max(ledge_top + 2.0);
     let x = r / inner;
-    ledge_top + (top - ledge_top) * (1.0 - x.powf(6.0)).max(0.0).powf(0.35)
+    ledge_top + (top - ledge_top) * crate::surface::wall_profile(x, 6.0, 0.35, t.wall_ease)
 }
 
 /// Width of the gingival collar abutting an [`Finish::Abutted`] line up to its crest, mm.

@@ -47,6 +47,19 @@ pub(crate) fn smooth_max(a: f32, b: f32, k: f32) -> f32 {
     a.max(b) + h * h * k / 4.0
 }
 
+/// The ease of a wall's foot on phantoms with scanner-like walls: see [`wall_profile`].
+pub const WALL_EASE: f32 = 0.1;
+
+/// A wall's rise from its foot (`x = 1`, height 0) to its top (`x = 0`, height 1):
+/// `(1 − xᵉ)ᵖ` with `p < 1`, a boxy crown. Its foot stands vertical (an infinite slope)
+/// unless eased by `ease` > 0: [`WALL_EASE`] gives a finite slope (~85° on a molar), which
+/// the triangulation can refine until a wall is sampled as evenly as a flat (`refine`).
+pub(crate) fn wall_profile(x: f32, e: f32, p: f32, ease: f32) -> f32 {
+    let floor = ease.powf(p);
+    let top = (1.0 + ease).powf(p) - floor;
+    (((1.0 - x.powf(e)).max(0.0) + ease).powf(p) - floor).max(0.0) / top
+}
+
 /// The superellipse exponent of a tooth's outline.
 pub fn outline_exponent(fdi: u8) -> f32 {
     if fdi % 10 <= 3 {
@@ -71,7 +84,7 @@ fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
         return None;
     }
     // Walls rise over the outer ~20% of the footprint, then a gently domed top.
-    let wall = (1.0 - r.powf(5.0)).max(0.0).powf(0.45);
+    let wall = wall_profile(r, 5.0, 0.45, t.wall_ease);
     let mut h = t.height * wall;
     let occlusal = (1.0 - r * r).max(0.0);
     match position {
@@ -211,14 +224,48 @@ pub struct GridMesh {
     pub domain: Vec<[f32; 2]>,
 }
 
+/// The grid spacing that gives about `asked` triangles once steep walls are refined
+/// (`even_walls`): the
+/// plan's spacing `plan` (which would give `asked` on a flat domain), widened by how much
+/// a trial at twice that spacing grew in refinement. Walls and slopes add surface, about as
+/// much again as the plan on a full arch. The trial draws from a copy of `rng`.
+pub fn spacing_for<R: Rng + Clone>(
+    curve: &ArchCurve,
+    teeth: &[PlacedTooth],
+    band: &Band,
+    domain: (f32, f32),
+    plan: f32,
+    asked: f32,
+    rng: &R,
+) -> f32 {
+    let trial = triangulate(
+        curve,
+        teeth,
+        band,
+        domain,
+        2.0 * plan,
+        true,
+        &mut rng.clone(),
+    );
+    let grown = 4.0 * trial.triangles.len() as f32 / asked;
+    plan * grown.max(1.0).sqrt()
+}
+
+/// Edges longer than this many grid spacings on a steep wall are split (see `refine`).
+pub const STEEP_LIMIT: f32 = 1.8;
+
 /// Triangulates `[s0, s1] × [−lingual, buccal]` with spacing `h`, jittering interior points
-/// by up to ±30% of `h` and choosing each quad's diagonal at random.
+/// by up to ±30% of `h` and choosing each quad's diagonal at random. With `even_walls`, then
+/// splits the edges that a steep wall stretches beyond `STEEP_LIMIT` spacings and flips
+/// them to even triangles, as a scanner samples a wall as densely as a flat; without, a
+/// steep wall is spanned by stretched triangles.
 pub fn triangulate(
     curve: &ArchCurve,
     teeth: &[PlacedTooth],
     band: &Band,
     (s0, s1): (f32, f32),
     h: f32,
+    even_walls: bool,
     rng: &mut impl Rng,
 ) -> GridMesh {
     let width = band.lingual + band.buccal;
@@ -266,12 +313,20 @@ pub fn triangulate(
             }
         }
     }
-    GridMesh {
+    let mut mesh = GridMesh {
         positions,
         triangles,
         labels,
         domain,
+    };
+    let at = |s: f32, t: f32| {
+        let x = sample(teeth, band, s, t);
+        (curve.point(s, t, x.z), x.fdi)
+    };
+    if even_walls {
+        crate::refine::steep_edges(&mut mesh, STEEP_LIMIT * h, &at);
     }
+    mesh
 }
 
 /// The true finish line of a prepared tooth: `points` samples of its outline at the margin,
