@@ -103,3 +103,26 @@ defects = "random"
         total.to_text()
     );
 }
+
+/// On evenly sampled walls (`walls=1`), the pockets where a crown's foot meets the papillae
+/// are resolved: round, deeper than the noise, and not explained by their surround, but
+/// with no bubble's profile. They are anatomy; clean controls of that kind raise no void.
+#[test]
+fn pockets_at_crowns_feet_on_even_walls_are_not_voids() {
+    let text = r#"
+triangles = 120000
+labels = false
+[[group]]
+name = "clean controls, even walls"
+first_seed = 8001
+count = 2
+defects = "walls=1"
+"#;
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_voids", text);
+    assert_eq!(
+        total.false_alarms_per_clean_scan,
+        Some(0.0),
+        "{}",
+        total.to_text()
+    );
+}

@@ -117,10 +117,15 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
                 && b.roundness >= 0.5
                 // A bubble has a bubble's profile (a cap or a cosine about its centre); the
                 // pockets of gingiva between crowns and papillae do not, and their surround
-                // explains most of their depth. A round bubble the surround does not explain
-                // may fit less well (few vertices on a steep wall of a coarse scan).
+                // explains most of their depth. A round nodule the surround does not explain
+                // may fit less well (few vertices on a steep wall of a coarse scan); a pit
+                // may not: on evenly sampled walls, the pockets where a crown's foot meets
+                // the papillae are round and unexplained too, and fit just as loosely.
                 && (b.profile_misfit <= 0.18
-                    || (b.profile_misfit <= 0.25 && b.surround_share >= 0.9 && b.roundness >= 0.7))
+                    || (!b.pit
+                        && b.profile_misfit <= 0.25
+                        && b.surround_share >= 0.9
+                        && b.roundness >= 0.7))
         })
         .map(|(b, _)| b)
         .collect();
