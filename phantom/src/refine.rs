@@ -78,6 +78,9 @@ fn split_pass(mesh: &mut GridMesh, limit: f32, at: &SurfaceAt<'_>) -> usize {
     keys.len()
 }
 
+/// Faces a vertex keeps at least after a flip.
+const MIN_VALENCE: u32 = 4;
+
 /// Flips passes at most.
 const MAX_FLIP_PASSES: usize = 4;
 
@@ -116,6 +119,10 @@ fn flip_pass(mesh: &mut GridMesh, among: &[usize]) -> usize {
             })
     };
     let mut touched = vec![false; mesh.triangles.len()];
+    let mut valence = vec![0u32; mesh.positions.len()];
+    for tri in &mesh.triangles {
+        tri.iter().for_each(|&v| valence[v as usize] += 1);
+    }
     let mut flips = 0;
     for &i in among {
         for k in 0..3 {
@@ -131,9 +138,16 @@ fn flip_pass(mesh: &mut GridMesh, among: &[usize]) -> usize {
                 .find(|&v| v != a && v != b)
                 .unwrap_or(a);
             let exists = face_of(mesh, c, d).is_some() || face_of(mesh, d, c).is_some();
-            if d == a || exists || !wants_flip(mesh, [a, b, c, d]) {
+            // A flip takes a face from `a` and `b`: none is left with fewer than four, whose
+            // ring would give no plane to judge the surface by.
+            let thin = valence[a as usize].min(valence[b as usize]) <= MIN_VALENCE;
+            if d == a || exists || thin || !wants_flip(mesh, [a, b, c, d]) {
                 continue;
             }
+            valence[a as usize] -= 1;
+            valence[b as usize] -= 1;
+            valence[c as usize] += 1;
+            valence[d as usize] += 1;
             mesh.triangles[i] = [a, d, c];
             mesh.triangles[j] = [d, b, c];
             touched[i] = true;
