@@ -235,3 +235,27 @@ defects = "drags=2,doubles=1"
     let drags = &total.kinds["drag_mark"];
     assert!(drags.tp >= 2 && drags.fp == 0, "{}", total.to_text());
 }
+
+/// On evenly sampled walls the occlusal anatomy is resolved as a scanner resolves it, and the
+/// lips of a premolar's or molar's fissure (the cusp ridges falling into it) stand as ridges
+/// along it; they are anatomy, not drags.
+#[test]
+fn the_lips_of_a_fissure_are_not_drags() {
+    use imprint_core::tooth::Region;
+    let phantom = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
+        seed: 8003,
+        triangles: 200_000,
+        defects: imprint_phantom::DefectMix::parse("walls=1").unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    let mut scan = phantom.scan;
+    scan.labels = None;
+    let report = analyze(scan, None);
+    let on_tables: Vec<String> = of_kind(&report, FindingKind::DragMark)
+        .into_iter()
+        .filter(|f| f.tooth.is_some_and(|t| t % 10 >= 4))
+        .filter(|f| f.surface == Some(Region::Occlusal))
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(on_tables.is_empty(), "{on_tables:#?}");
+}

@@ -12,8 +12,9 @@
 //!
 //! **Anatomy is not a drag.** Besides the shape tests of `profile.rs`, a groove on a
 //! premolar's or molar's occlusal surface that runs along its mesiodistal or buccolingual
-//! axis within the tooth is its fissure, and a channel that runs around a prepared tooth
-//! (the case file names them) near its outline is its finish line.
+//! axis through the tooth's middle is its fissure, a ridge along it within 1.6 mm of the
+//! middle is the fissure's lip (a cusp ridge falling into it), and a channel that runs
+//! around a prepared tooth (the case file names them) near its outline is its finish line.
 //!
 //! **What applies to what.** Drags and smears come from impression material and trays: on an
 //! intraoral scan (the case says `scanned: intraoral`) only double surfaces are reported. Without a
@@ -274,17 +275,15 @@ impl<'i, 'a> Places<'i, 'a> {
         (n > 1e-6).then(|| d.map(|x| x / n))
     }
 
-    /// A posterior tooth's central or transverse fissure, not a drag: a groove that lies on the
-    /// occlusal surface of one premolar or molar, within that tooth, running mesiodistally
-    /// or buccolingually.
+    /// A posterior tooth's central or transverse fissure, or a lip of it, not a drag: a groove
+    /// (or a ridge) that lies on the occlusal surface of one premolar or molar, within that
+    /// tooth, running mesiodistally or buccolingually through its middle (see
+    /// [`Self::through_centre`]).
     fn is_fissure(&self, m: &Groove, arch_dir: Option<[f32; 3]>) -> bool {
         let at = imprint_core::toothmap::locate_in(self.teeth, &self.regions, &m.vertices);
         let (Some(tooth), Some(Region::Occlusal), Some(d)) = (at.tooth, at.region, arch_dir) else {
             return false;
         };
-        if m.depth > 0.0 {
-            return false;
-        }
         let on_tooth = m
             .vertices
             .iter()
@@ -294,16 +293,23 @@ impl<'i, 'a> Places<'i, 'a> {
         let level = d[0].hypot(d[1]);
         let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos() * level
             && level >= FISSURE_LEVEL;
+        // A ridge beside the fissure is its lip, or the cusp ridge that falls into it.
+        let offset = if m.depth > 0.0 {
+            LIP_OFFSET_MM
+        } else {
+            FISSURE_OFFSET_MM
+        };
         tooth % 10 >= 4
             && on_tooth * 10 >= m.vertices.len() * 9
             && aligned
-            && self.through_centre(m, tooth, d[0].abs() >= d[1].abs())
+            && self.through_centre(m, tooth, d[0].abs() >= d[1].abs(), offset)
     }
 
     /// A fissure runs through the middle of the occlusal table: the groove's vertices lie,
-    /// on average, within [`FISSURE_OFFSET_MM`] of the tooth's centre across their run (a
-    /// drag that happens to run along the arch lies anywhere on the table).
-    fn through_centre(&self, m: &Groove, tooth: u8, along_arch: bool) -> bool {
+    /// on average, within `offset` ([`FISSURE_OFFSET_MM`] for a groove, [`LIP_OFFSET_MM`]
+    /// for a ridge beside it) of the tooth's centre across their run (a drag that happens to
+    /// run along the arch lies anywhere on the table).
+    fn through_centre(&self, m: &Groove, tooth: u8, along_arch: bool, offset: f32) -> bool {
         let Some(c) = self.centres.get(&tooth) else {
             return true;
         };
@@ -313,7 +319,7 @@ impl<'i, 'a> Places<'i, 'a> {
             .iter()
             .filter_map(|&v| self.scan.arch_coords(v as usize))
             .fold((0.0f32, 0usize), |(s, n), a| (s + a[across], n + 1));
-        n == 0 || (sum / n as f32 - c[across]).abs() <= FISSURE_OFFSET_MM
+        n == 0 || (sum / n as f32 - c[across]).abs() <= offset
     }
 }
 
@@ -369,6 +375,9 @@ const FISSURE_ALIGN_DEG: f32 = 25.0;
 const FISSURE_LEVEL: f32 = 0.7;
 /// ... and passes within this distance of the tooth's centre, mm.
 const FISSURE_OFFSET_MM: f32 = 1.2;
+/// A ridge along the fissure within this distance of the tooth's centre is the fissure's lip
+/// or a cusp ridge falling into it, mm (a premolar's cusp tips stand ~2 mm off the centre).
+const LIP_OFFSET_MM: f32 = 1.6;
 
 fn direction_words(d: [f32; 3]) -> &'static str {
     let a = d.map(f32::abs);
