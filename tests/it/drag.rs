@@ -259,3 +259,27 @@ fn the_lips_of_a_fissure_are_not_drags() {
         .collect();
     assert!(on_tables.is_empty(), "{on_tables:#?}");
 }
+
+/// On evenly sampled walls, a crown's rim, an incisor's incisal edge and the gingiva's
+/// contour beside the crease stand as broad bends the band-pass turns into ridges; their
+/// vertices stand high above the smoothed surface for their height, as a narrow ridge's do
+/// not. Clean controls of that kind raise no drag.
+#[test]
+fn broad_bends_on_even_walls_are_not_drags() {
+    let text = r#"
+triangles = 200000
+labels = false
+[[group]]
+name = "clean controls, even walls"
+first_seed = 8001
+count = 2
+defects = "walls=1"
+"#;
+    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
+    assert_eq!(
+        total.false_alarms_per_clean_scan,
+        Some(0.0),
+        "{}",
+        total.to_text()
+    );
+}

@@ -11,7 +11,9 @@
 //!    whether it is a drag mark and give its length, width, depth and direction. On scans
 //!    fine enough for the band-pass to keep a channel (edges up to 0.3 mm), a mark whose
 //!    depth is over 20 times its band-passed height is a broad shape (a cusp's ridge), not a
-//!    channel.
+//!    channel. A ridge whose vertices stand more than 0.6 of its height above the smoothed
+//!    surface is a broad bend (a crown's rim, an incisal edge, the gingiva's contour beside
+//!    the crease), not a narrow ridge.
 //! 3. **One mark per channel.** Pieces of one channel and the opposite-signed rims the second
 //!    smoothing leaves beside it are merged into the deepest mark.
 
@@ -101,7 +103,13 @@ impl Surface<'_> {
 /// a wall) leave a slowly varying height that the second smoothing takes off again, while a
 /// narrow channel stands out of both.
 pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, quiet: usize) -> Vec<f32> {
-    let mut fine: Vec<f32> = (0..s.positions.len())
+    band_pass(s, &raw_heights(s, reference, quiet), rounds)
+}
+
+/// Heights along the normal above the smoothed `reference`, denoised by `quiet` ring
+/// averages (0 on the boundary): the first half of [`heights`].
+pub fn raw_heights(s: &Surface<'_>, reference: &[[f32; 3]], quiet: usize) -> Vec<f32> {
+    let fine: Vec<f32> = (0..s.positions.len())
         .into_par_iter()
         .map(|v| {
             if s.boundary.get(v).copied().unwrap_or(true) {
@@ -111,9 +119,14 @@ pub fn heights(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, quiet: us
             }
         })
         .collect();
-    fine = ring_average(|v| s.ring(v), &fine, quiet);
-    let broad = ring_average(|v| s.ring(v), &fine, rounds);
-    fine.iter().zip(&broad).map(|(f, b)| f - b).collect()
+    ring_average(|v| s.ring(v), &fine, quiet)
+}
+
+/// Raw heights less their own average over `rounds` ring averages: the second half of
+/// [`heights`].
+pub fn band_pass(s: &Surface<'_>, raw: &[f32], rounds: usize) -> Vec<f32> {
+    let broad = ring_average(|v| s.ring(v), raw, rounds);
+    raw.iter().zip(&broad).map(|(f, b)| f - b).collect()
 }
 
 /// Ring averages that quieten the scanner's noise in the drag detector's heights.
@@ -138,6 +151,12 @@ pub fn noise_level(heights: &[f32]) -> f32 {
     1.4826 * a[m]
 }
 
+/// A ridge whose vertices stand, at the median, more than this share of its height above
+/// the smoothed surface is a broad bend, not a drag (see [`bend_share`]). Measured on
+/// phantoms: drags' ridges keep 0.2–0.4 (a few on convex cusps up to ~0.9); a crown's rim,
+/// an incisal edge and the gingiva's contour beside the crease 0.5–2.
+const MAX_BEND_SHARE: f32 = 0.6;
+
 /// A mark's depth (across its profile) is at most this many times its band-passed height:
 /// marks of 0.3–0.8 mm keep 1/15–1/3 of their depth through the band-pass ...
 const MAX_DEPTH_OVER_PEAK: f32 = 20.0;
@@ -145,7 +164,7 @@ const MAX_DEPTH_OVER_PEAK: f32 = 20.0;
 const BANDPASS_EDGE_MM: f32 = 0.3;
 
 /// Finds the drag marks.
-pub fn find(s: &Surface<'_>, heights: &[f32], settings: &Settings) -> Vec<Groove> {
+pub fn find(s: &Surface<'_>, heights: &[f32], raw: &[f32], settings: &Settings) -> Vec<Groove> {
     let noise = noise_level(heights);
     let seed = (4.0 * noise).max(0.3 * settings.min_depth);
     let grow = (2.0 * noise).max(0.15 * settings.min_depth);
@@ -167,7 +186,22 @@ pub fn find(s: &Surface<'_>, heights: &[f32], settings: &Settings) -> Vec<Groove
     distinct(marks)
         .into_iter()
         .filter(|g| s.edge > BANDPASS_EDGE_MM || g.depth.abs() <= MAX_DEPTH_OVER_PEAK * g.peak)
+        .filter(|g| g.depth <= 0.0 || bend_share(raw, g) <= MAX_BEND_SHARE)
         .collect()
+}
+
+/// How much of a ridge's height its vertices stand above the smoothed surface, at the
+/// median: a narrow ridge keeps a small share (the smoothed surface rises into it), a broad
+/// bend (a crown's rim, an incisal edge, the gingiva's contour beside a crease) a large one,
+/// as its height over the shoulders of its cross-section is small against its curvature.
+fn bend_share(raw: &[f32], g: &Groove) -> f32 {
+    let mut lifted: Vec<f32> = g.vertices.iter().map(|&v| raw[v as usize]).collect();
+    if lifted.is_empty() {
+        return 0.0;
+    }
+    let mid = lifted.len() / 2;
+    let (_, median, _) = lifted.select_nth_unstable_by(mid, f32::total_cmp);
+    *median / g.depth.abs().max(1e-6)
 }
 
 /// One mark per groove. Of two marks of the same sign whose centre lines run within

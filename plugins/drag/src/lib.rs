@@ -127,9 +127,10 @@ fn marks_and_smears(
     };
     let rounds = grooves::rounds_for(surface.edge);
     let reference = scan.smoothed(rounds);
-    let heights = grooves::heights(&surface, &reference, rounds, grooves::QUIET_ROUNDS);
-    let marks = grooves::find(&surface, &heights, &settings);
-    drop(heights);
+    let raw = grooves::raw_heights(&surface, &reference, grooves::QUIET_ROUNDS);
+    let heights = grooves::band_pass(&surface, &raw, rounds);
+    let marks = grooves::find(&surface, &heights, &raw, &settings);
+    drop((heights, raw));
     let smear_settings = smears::Settings {
         max_ratio: get("max_smear_detail", 0.35),
         min_length: get("min_smear_mm", 3.0),
