@@ -7,9 +7,11 @@
 //! is much longer in space than in plan (and longer than the limit) at its midpoint in the
 //! domain, puts the new vertex on the true surface, and re-triangulates each triangle by how
 //! many of its edges were split (one split: two triangles, two: three, three: four), so the
-//! mesh stays conforming. After each pass, edges are flipped to the Delaunay condition in
-//! space, which evens out the slivers the splits leave. It repeats until no such edge is
-//! left. Used only for phantoms asked for with scanner-like walls (`walls=1`).
+//! mesh stays conforming. It repeats until no such edge is left; then edges are flipped to
+//! the Delaunay condition in space, which evens out the slivers the splits leave, but never
+//! where the new diagonal would lie further off the true surface than the old (across a
+//! crease a flip cuts the corner off), nor where a vertex would keep fewer than four faces.
+//! Used only for phantoms asked for with scanner-like walls (`walls=1`).
 
 use std::collections::HashMap;
 
@@ -33,7 +35,7 @@ pub(crate) fn steep_edges(mesh: &mut GridMesh, limit: f32, at: &SurfaceAt<'_>) -
             break;
         }
     }
-    delaunay_flips(mesh, before as u32);
+    delaunay_flips(mesh, before as u32, at);
     mesh.positions.len() - before
 }
 
@@ -78,6 +80,9 @@ fn split_pass(mesh: &mut GridMesh, limit: f32, at: &SurfaceAt<'_>) -> usize {
     keys.len()
 }
 
+/// A flip may leave its new diagonal this much further off the surface than the old, mm.
+const FLIP_TOLERANCE_MM: f32 = 0.002;
+
 /// Faces a vertex keeps at least after a flip.
 const MIN_VALENCE: u32 = 4;
 
@@ -90,12 +95,12 @@ const MAX_FLIP_PASSES: usize = 4;
 /// only where the quad is convex in the domain, so the surface never folds.
 /// Only triangles with a vertex from `first_new` on (made by the splits) take part: the
 /// flats keep the jittered grid's random diagonals.
-fn delaunay_flips(mesh: &mut GridMesh, first_new: u32) {
+fn delaunay_flips(mesh: &mut GridMesh, first_new: u32, at: &SurfaceAt<'_>) {
     let refined: Vec<usize> = (0..mesh.triangles.len())
         .filter(|&i| mesh.triangles[i].iter().any(|&v| v >= first_new))
         .collect();
     for _ in 0..MAX_FLIP_PASSES {
-        if flip_pass(mesh, &refined) == 0 {
+        if flip_pass(mesh, &refined, at) == 0 {
             break;
         }
     }
@@ -103,7 +108,7 @@ fn delaunay_flips(mesh: &mut GridMesh, first_new: u32) {
 
 /// One pass of [`delaunay_flips`] over the triangles `among`; each triangle changes at most
 /// once. Returns the flips.
-fn flip_pass(mesh: &mut GridMesh, among: &[usize]) -> usize {
+fn flip_pass(mesh: &mut GridMesh, among: &[usize], at: &SurfaceAt<'_>) -> usize {
     let around = Corners::new(mesh, among);
     // The face holding directed edge `x → y` (among those not yet changed this pass). A
     // flip keeps two corners of each of its faces, so a face made this pass is still listed
@@ -141,7 +146,7 @@ fn flip_pass(mesh: &mut GridMesh, among: &[usize]) -> usize {
             // A flip takes a face from `a` and `b`: none is left with fewer than four, whose
             // ring would give no plane to judge the surface by.
             let thin = valence[a as usize].min(valence[b as usize]) <= MIN_VALENCE;
-            if d == a || exists || thin || !wants_flip(mesh, [a, b, c, d]) {
+            if d == a || exists || thin || !wants_flip(mesh, [a, b, c, d], at) {
                 continue;
             }
             valence[a as usize] -= 1;
@@ -194,7 +199,7 @@ impl Corners {
 
 /// Whether edge `a`–`b` between triangles `a b c` and `b a d` should become `c`–`d`: the
 /// angles at `c` and `d` sum to more than π, and the quad `a d b c` is convex in the domain.
-fn wants_flip(mesh: &GridMesh, [a, b, c, d]: [u32; 4]) -> bool {
+fn wants_flip(mesh: &GridMesh, [a, b, c, d]: [u32; 4], at: &SurfaceAt<'_>) -> bool {
     let p = |v: u32| mesh.positions[v as usize];
     let angle = |at: u32| {
         let (u, w) = (sub(p(a), p(at)), sub(p(b), p(at)));
@@ -205,6 +210,18 @@ fn wants_flip(mesh: &GridMesh, [a, b, c, d]: [u32; 4]) -> bool {
         return false;
     }
     let q = |v: u32| mesh.domain[v as usize];
+    // Only where the new diagonal lies on the surface as closely as the old one: across a
+    // crease (a finish line, a crown's rim) a flip would cut the corner off and round it.
+    let off_surface = |x: u32, y: u32| {
+        let (dx, dy) = (q(x), q(y));
+        let (on, _) = at((dx[0] + dy[0]) / 2.0, (dx[1] + dy[1]) / 2.0);
+        let chord = std::array::from_fn::<f32, 3, _>(|k| (p(x)[k] + p(y)[k]) / 2.0);
+        let d = sub(on, chord);
+        dot(d, d).sqrt()
+    };
+    if off_surface(c, d) > off_surface(a, b) + FLIP_TOLERANCE_MM {
+        return false;
+    }
     let side = |o: [f32; 2], e: [f32; 2], x: [f32; 2]| {
         (e[0] - o[0]) * (x[1] - o[1]) - (e[1] - o[1]) * (x[0] - o[0])
     };
