@@ -266,20 +266,7 @@ fn the_lips_of_a_fissure_are_not_drags() {
 /// not. Clean controls of that kind raise no drag.
 #[test]
 fn broad_bends_on_even_walls_are_not_drags() {
-    let text = r#"
-triangles = 200000
-labels = false
-[[group]]
-name = "clean controls, even walls"
-first_seed = 8001
-count = 2
-defects = "walls=1"
-"#;
-    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
-    assert_eq!(
-        total.false_alarms_per_clean_scan,
-        Some(0.0),
-        "{}",
-        total.to_text()
-    );
+    let (false_alarms, text) =
+        crate::support::even_wall_false_alarms("imprint_plugin_drag", 200000, 2);
+    assert_eq!(false_alarms, 0.0, "{text}");
 }

@@ -48,6 +48,21 @@ pub fn run_suite_with(
     })
 }
 
+/// The false alarms per scan one plugin of this build raises on `count` clean phantoms with
+/// evenly sampled walls (`walls=1`) from seed 8001 at `triangles`, and the suite's text
+/// for a failure message.
+pub fn even_wall_false_alarms(crate_name: &str, triangles: u32, count: u32) -> (f64, String) {
+    let text = format!(
+        "triangles = {triangles}\nlabels = false\n[[group]]\nname = \"clean controls, even walls\"\n\
+         first_seed = 8001\ncount = {count}\ndefects = \"walls=1\"\n"
+    );
+    let (_, total) = run_suite_with(crate_name, &text);
+    (
+        total.false_alarms_per_clean_scan.unwrap_or(f64::NAN),
+        total.to_text(),
+    )
+}
+
 /// Runs `f` with the plugin libraries `libs` loaded (`expected` of them must load), their
 /// default parameters and the built-in policy.
 pub fn with_libraries<T>(

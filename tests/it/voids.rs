@@ -109,20 +109,7 @@ defects = "random"
 /// with no bubble's profile. They are anatomy; clean controls of that kind raise no void.
 #[test]
 fn pockets_at_crowns_feet_on_even_walls_are_not_voids() {
-    let text = r#"
-triangles = 120000
-labels = false
-[[group]]
-name = "clean controls, even walls"
-first_seed = 8001
-count = 2
-defects = "walls=1"
-"#;
-    let (_, total) = crate::support::run_suite_with("imprint_plugin_voids", text);
-    assert_eq!(
-        total.false_alarms_per_clean_scan,
-        Some(0.0),
-        "{}",
-        total.to_text()
-    );
+    let (false_alarms, text) =
+        crate::support::even_wall_false_alarms("imprint_plugin_voids", 120000, 2);
+    assert_eq!(false_alarms, 0.0, "{text}");
 }
