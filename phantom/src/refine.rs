@@ -7,7 +7,7 @@
 //! is much longer in space than in plan (and longer than the limit) at its midpoint in the
 //! domain, puts the new vertex on the true surface, and re-triangulates each triangle by how
 //! many of its edges were split (one split: two triangles, two: three, three: four), so the
-//! mesh stays conforming. It repeats until no such edge is left; then edges are flipped to
+//! mesh stays conforming. It repeats until no such edge is left (three passes at most); then edges are flipped to
 //! the Delaunay condition in space, which evens out the slivers the splits leave, but never
 //! where the new diagonal would lie further off the true surface than the old (across a
 //! crease a flip cuts the corner off), nor where a vertex would keep fewer than four faces.
@@ -27,7 +27,8 @@ const STEEPNESS: f32 = 1.3;
 const MAX_PASSES: usize = 3;
 
 /// Splits the steep edges of `mesh` (see the module docs) until none is longer than `limit`
-/// mm, placing new vertices with `at`. Returns how many vertices were added.
+/// mm or [`MAX_PASSES`] are done (a wall's foot steeper than ~85° may keep a few longer
+/// edges), placing new vertices with `at`, then flips. Returns how many vertices were added.
 pub(crate) fn steep_edges(mesh: &mut GridMesh, limit: f32, at: &SurfaceAt<'_>) -> usize {
     let before = mesh.positions.len();
     for _ in 0..MAX_PASSES {
