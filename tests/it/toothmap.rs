@@ -189,10 +189,11 @@ fn real_arches_when_present() {
             "IOSSeg {name}: tooth/gingiva IoU {:.3}, instances matched {}/{}",
             s.tooth_iou, s.matched, s.instances
         );
-        // Below the issue's 0.9 / 90 % on these decimated scans (see the issue note); this
-        // guards what is reached.
+        // Instances: the issue's 90 %. IoU: below the issue's 0.9 on these decimated scans
+        // (a border one ring off costs ~0.1 at 0.9 mm edges; see the issue note); this guards
+        // what is reached (0.857 / 0.886).
         assert!(
-            s.tooth_iou >= 0.8 && s.matched * 10 >= s.instances * 7,
+            s.tooth_iou >= 0.85 && s.matched * 10 >= s.instances * 9,
             "{s:?}"
         );
     }

@@ -357,7 +357,9 @@ fn from_labels(labels: Vec<u8>) -> ToothMap {
 
 /// Crown markers lie within 2 mm of the tip plane, or within 1 mm of the highest point of
 /// their stretch of arch when that is no more than 5 mm below it. Gingiva markers lie on the
-/// trim boundary, 11 mm and more below the tips (no clinical crown is taller), or face
+/// trim boundary, 13 mm and more below the tips (a lower canine's crown, standing proud of
+/// the plane, reaches 12 mm below it: at 11 mm the markers on IOSSeg 001_L's canine flooded
+/// most of it as gingiva), or face
 /// occlusally (within 30°) 4.5 mm and more below the highest point of their stretch of arch
 /// (deeper than any fossa; a preparation's ledge sits higher under its own stump).
 fn crown_mask(
@@ -391,7 +393,7 @@ fn crown_mask(
             // With 5 mm the suite's tooth/gingiva IoU was 0.846, with 4 mm 0.872.
             if h > -2.0 || (top > -4.0 && h > top - 1.0) {
                 TOOTH
-            } else if h < -11.0 || (facing_up && h < top - 4.5) {
+            } else if h < -13.0 || (facing_up && h < top - 4.5) {
                 GUM
             } else {
                 NONE
