@@ -168,16 +168,12 @@ defects = "clean"
 /// narrow prepared crowns were given their typical width and their gaps were known).
 #[test]
 fn the_collar_and_papillae_of_abutted_preparations_are_not_drags() {
-    let text = r#"
-triangles = 400000
-labels = false
-[[group]]
-name = "abutted preparations"
-first_seed = 502
-count = 1
-defects = "preparations=2,abutted=2"
-"#;
-    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
+    let total = crate::support::run_group(
+        "imprint_plugin_drag",
+        400000,
+        (502, 1),
+        "preparations=2,abutted=2",
+    );
     let drags = total.kinds.get("drag_mark").map_or(0, |k| k.fp);
     assert_eq!(drags, 0, "{}", total.to_text());
 }
@@ -222,16 +218,8 @@ defects = "clean"
 /// pair of marks across a lower first molar was taken for its fissure).
 #[test]
 fn a_drag_along_a_molar_off_its_centre_is_not_its_fissure() {
-    let text = r#"
-triangles = 400000
-labels = false
-[[group]]
-name = "drags over a molar's occlusal table"
-first_seed = 605
-count = 1
-defects = "drags=2,doubles=1"
-"#;
-    let (_, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
+    let total =
+        crate::support::run_group("imprint_plugin_drag", 400000, (605, 1), "drags=2,doubles=1");
     let drags = &total.kinds["drag_mark"];
     assert!(drags.tp >= 2 && drags.fp == 0, "{}", total.to_text());
 }

@@ -48,15 +48,27 @@ pub fn run_suite_with(
     })
 }
 
+/// Runs one group of `count` cast phantoms from `first_seed` at `triangles`, with `defects`
+/// and labels withheld (as lab scans arrive), through one plugin of this build: the
+/// aggregate score.
+pub fn run_group(
+    crate_name: &str,
+    triangles: u32,
+    (first_seed, count): (u64, u64),
+    defects: &str,
+) -> imprint_phantom::suite::SuiteScore {
+    let text = format!(
+        "triangles = {triangles}\nlabels = false\n[[group]]\nname = \"{defects}\"\n\
+         first_seed = {first_seed}\ncount = {count}\ndefects = \"{defects}\"\n"
+    );
+    run_suite_with(crate_name, &text).1
+}
+
 /// The false alarms per scan one plugin of this build raises on `count` clean phantoms with
 /// evenly sampled walls (`walls=1`) from seed 8001 at `triangles`, and the suite's text
 /// for a failure message.
-pub fn even_wall_false_alarms(crate_name: &str, triangles: u32, count: u32) -> (f64, String) {
-    let text = format!(
-        "triangles = {triangles}\nlabels = false\n[[group]]\nname = \"clean controls, even walls\"\n\
-         first_seed = 8001\ncount = {count}\ndefects = \"walls=1\"\n"
-    );
-    let (_, total) = run_suite_with(crate_name, &text);
+pub fn even_wall_false_alarms(crate_name: &str, triangles: u32, count: u64) -> (f64, String) {
+    let total = run_group(crate_name, triangles, (8001, count), "walls=1");
     (
         total.false_alarms_per_clean_scan.unwrap_or(f64::NAN),
         total.to_text(),

@@ -85,16 +85,7 @@ fn an_intraoral_scan_gets_no_bubble_findings() {
 /// of the suite's casts lost one of its two voids so).
 #[test]
 fn a_void_on_the_flank_of_a_crease_is_found() {
-    let text = r#"
-triangles = 120000
-labels = false
-[[group]]
-name = "casts, mixed defects"
-first_seed = 2
-count = 1
-defects = "random"
-"#;
-    let (_, total) = crate::support::run_suite_with("imprint_plugin_voids", text);
+    let total = crate::support::run_group("imprint_plugin_voids", 120000, (2, 1), "random");
     let voids = &total.kinds["void"];
     assert_eq!(
         (voids.tp, voids.fp, voids.fn_),
