@@ -88,6 +88,26 @@ pub struct Surface<'s> {
 }
 
 impl Surface<'_> {
+    /// The connected region from `v` over vertices not yet `seen` that pass `keep`, breadth
+    /// first; marks them seen.
+    pub fn grow(&self, v: usize, seen: &mut [bool], keep: impl Fn(usize) -> bool) -> Vec<u32> {
+        let mut region = vec![v as u32];
+        seen[v] = true;
+        let mut i = 0;
+        while i < region.len() {
+            let u = region[i] as usize;
+            i += 1;
+            for &w in self.ring(u) {
+                let w = w as usize;
+                if !seen[w] && keep(w) {
+                    seen[w] = true;
+                    region.push(w as u32);
+                }
+            }
+        }
+        region
+    }
+
     /// The neighbours of vertex `v` (none for a vertex out of range).
     #[inline]
     pub fn ring(&self, v: usize) -> &[u32] {
@@ -259,20 +279,7 @@ fn regions(s: &Surface<'_>, h: &[f32], seed: f32, grow: f32) -> Vec<Vec<u32>> {
         }
         let sign = h[start].signum();
         let floor = grow.max(PEAK_SHARE * h[start].abs());
-        let mut region = vec![start as u32];
-        taken[start] = true;
-        let mut i = 0;
-        while i < region.len() {
-            let v = region[i] as usize;
-            i += 1;
-            for &w in s.ring(v) {
-                let w = w as usize;
-                if !taken[w] && h[w] * sign >= floor {
-                    taken[w] = true;
-                    region.push(w as u32);
-                }
-            }
-        }
+        let region = s.grow(start, &mut taken, |w| h[w] * sign >= floor);
         if region.len() >= 6 {
             out.push(region);
         }

@@ -117,7 +117,7 @@ pub fn find(s: &Surface<'_>, reference: &[[f32; 3]], rounds: usize, settings: &S
         if seen[v] || share(v).is_none_or(|x| x >= settings.max_ratio) {
             continue;
         }
-        let region = grow(s, v, &mut seen, |w| {
+        let region = s.grow(v, &mut seen, |w| {
             share(w).is_some_and(|x| x < GROW * settings.max_ratio)
         });
         let ratio = region
@@ -186,25 +186,6 @@ impl Levels {
             .collect();
         (count > 0 && typical.len() * 2 >= count).then_some(Self { floor, typical })
     }
-}
-
-/// The connected region from `v` over unseen vertices that pass `keep`.
-fn grow(s: &Surface<'_>, v: usize, seen: &mut [bool], keep: impl Fn(usize) -> bool) -> Vec<u32> {
-    let mut region = vec![v as u32];
-    seen[v] = true;
-    let mut i = 0;
-    while i < region.len() {
-        let u = region[i] as usize;
-        i += 1;
-        for &w in s.ring(u) {
-            let w = w as usize;
-            if !seen[w] && keep(w) {
-                seen[w] = true;
-                region.push(w as u32);
-            }
-        }
-    }
-    region
 }
 
 /// The longest and widest band judged a smear, mm (two molars side by side).
