@@ -104,3 +104,16 @@ fn pockets_at_crowns_feet_on_even_walls_are_not_voids() {
         crate::support::even_wall_false_alarms("imprint_plugin_voids", 120000, 2);
     assert_eq!(false_alarms, 0.0, "{text}");
 }
+
+/// A second sheet lying over a crown (a double surface) is a separate piece with its own
+/// rim; that rim is not the scan's edge cutting the crown off. Seeds 9110 and 9118 each
+/// raised a "scan edge runs across tooth" hole before fragments were told apart.
+#[test]
+fn the_rim_of_a_double_sheet_is_not_a_cut_off_crown() {
+    for seed in [9110, 9118] {
+        let total =
+            crate::support::run_group("imprint_plugin_voids", 150000, (seed, 1), "doubles=2");
+        let fp = total.kinds.get("hole").map_or(0, |h| h.fp);
+        assert_eq!(fp, 0, "seed {seed}: {}", total.to_text());
+    }
+}

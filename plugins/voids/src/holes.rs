@@ -50,10 +50,13 @@ fn hole(scan: &ScanRef<'_, '_>, policy: &Policy, l: &BoundaryLoop) -> Finding {
 }
 
 /// The trim boundary running across a tooth for at least 2 mm: part of a crown is missing
-/// from the scan (a terminal molar cut off, a margin outside the scanned area).
+/// from the scan (a terminal molar cut off, a margin outside the scanned area). The rim of a
+/// separate piece smaller than [`FRAGMENT_MM`] is not the scan's edge: it is a second sheet
+/// lying over the surface (the drag analyzer reports it as a double surface) or a loose
+/// fragment, and the crown under it is in the scan.
 fn trim_cut(scan: &ScanRef<'_, '_>, policy: &Policy, l: &BoundaryLoop) -> Option<Finding> {
     let teeth = scan.tooth_of_vertex();
-    if teeth.is_empty() {
+    if teeth.is_empty() || is_fragment(l) {
         return None;
     }
     let p = scan.positions();
@@ -106,4 +109,12 @@ fn trim_cut(scan: &ScanRef<'_, '_>, policy: &Policy, l: &BoundaryLoop) -> Option
     f.tooth = Some(tooth);
     f.vertices = vertices;
     Some(f)
+}
+
+/// A separate piece (not the scan's largest) whose rim spans less than this is a fragment
+/// or a second sheet, not a scanned area with its own trim edge, mm: less than two molars.
+pub const FRAGMENT_MM: f32 = 15.0;
+
+fn is_fragment(l: &BoundaryLoop) -> bool {
+    l.component != 0 && l.diameter_mm < FRAGMENT_MM
 }

@@ -4,7 +4,9 @@
 //!
 //! Holes are the boundary loops the host's topology does not take for the outer trim
 //! boundary (it decides with evidence, never by length alone), plus the trim boundary where
-//! it runs across a tooth for 2 mm or more (a crown cut off by the scan's edge). Voids and
+//! it runs across a tooth for 2 mm or more (a crown cut off by the scan's edge); the rim of
+//! a separate piece under 15 mm across is not a scan edge (a second sheet over the surface,
+//! reported by `drag-marks` as a double surface, or a loose fragment). Voids and
 //! nodules: see `bumps.rs`. Everything runs on the host's shared derived data (boundary
 //! loops, adjacency, normals, the tooth map); nothing is copied and no BVH is built.
 //!
