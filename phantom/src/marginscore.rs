@@ -8,6 +8,11 @@
 //! A finding matches a true flaw when the two stretches overlap (pairs with the largest
 //! overlap first, one to one). The position error of a match is the larger of its start
 //! and end errors, in mm of arc.
+//!
+//! **Unresolved margins.** Where the report says a margin cannot be judged
+//! (`margin_unresolved`: the scan is too coarse to place a finish line), its line is still
+//! scored for position, but its captured fraction is no claim and is left out of the
+//! captured-fraction error; the suite counts such preparations.
 
 use crate::truth::{TrueDefect, Truth};
 use imprint_core::finding::{Finding, FindingKind, MarginLine, Severity};
@@ -51,6 +56,10 @@ pub struct PreparationScore {
     pub true_captured: f64,
     /// The reported line's captured fraction.
     pub reported_captured: Option<f64>,
+    /// The report says the margin cannot be judged (`margin_unresolved`: the scan is too
+    /// coarse); its captured fraction is then no claim and is not scored.
+    #[serde(default)]
+    pub unresolved: bool,
     /// Critical margin findings on it that match no true flaw.
     pub false_critical: usize,
     /// Its flaws.
@@ -63,9 +72,11 @@ impl PreparationScore {
         matches!((self.mean_distance_mm, self.p95_distance_mm), (Some(m), Some(p)) if m <= 0.1 && p <= 0.2)
     }
 
-    /// |reported − true| captured fraction, percentage points.
+    /// |reported − true| captured fraction, percentage points; none where the report holds
+    /// no line or says the margin cannot be judged.
     pub fn captured_error_points(&self) -> Option<f64> {
         self.reported_captured
+            .filter(|_| !self.unresolved)
             .map(|r| 100.0 * (r - self.true_captured).abs())
     }
 }
@@ -171,7 +182,11 @@ pub fn score_margins(
                 .filter(|f| f.tooth == Some(p.tooth) && is_margin(f.kind))
                 .collect();
             let line = lines.iter().find(|l| l.tooth == p.tooth);
-            score_one(p.tooth, &TrueLine::new(&p.margin), &flaws, &found, line)
+            let mut score = score_one(p.tooth, &TrueLine::new(&p.margin), &flaws, &found, line);
+            score.unresolved = findings
+                .iter()
+                .any(|f| f.tooth == Some(p.tooth) && f.kind == FindingKind::MarginUnresolved);
+            score
         })
         .collect()
 }
@@ -258,6 +273,7 @@ fn score_one(
         p95_distance_mm: p95,
         true_captured: f64::from(1.0 - flawed_length / truth.total.max(1e-6)),
         reported_captured: line.map(|l| f64::from(l.captured_fraction)),
+        unresolved: false,
         false_critical,
         flaws: flaw_scores,
     }
@@ -297,7 +313,10 @@ pub struct MarginSuiteScore {
     pub median_p95_distance_mm: Option<f64>,
     /// Per flaw kind.
     pub flaws: std::collections::BTreeMap<String, FlawKindScore>,
-    /// Median |reported − true captured fraction| over all preparations, points.
+    /// Preparations the report calls unresolved (too coarse to judge).
+    #[serde(default)]
+    pub unresolved: usize,
+    /// Median |reported − true captured fraction| over the judged preparations, points.
     pub median_captured_error_points: Option<f64>,
     /// Largest of those errors, points.
     pub max_captured_error_points: Option<f64>,
@@ -347,6 +366,7 @@ impl MarginSuiteScore {
                 free.iter().filter_map(|p| p.p95_distance_mm).collect(),
             ),
             flaws,
+            unresolved: preps.iter().filter(|p| p.unresolved).count(),
             max_captured_error_points: captured.iter().copied().reduce(f64::max),
             median_captured_error_points: crate::eval::median(captured),
             flaw_free_with_critical: free.iter().filter(|p| p.false_critical > 0).count(),
@@ -363,7 +383,7 @@ impl MarginSuiteScore {
         }
         let mut s = format!(
             "margins: {} preparations ({} flaw-free); lines on target {}/{} (median mean {} mm, \
-             median p95 {} mm); captured-fraction error median {} max {} points; flaw-free \
+             median p95 {} mm); captured-fraction error median {} max {} points{}; flaw-free \
              with a critical finding {}, unmatched critical findings {}\n",
             self.preparations,
             self.flaw_free,
@@ -373,6 +393,14 @@ impl MarginSuiteScore {
             cell(self.median_p95_distance_mm),
             cell(self.median_captured_error_points),
             cell(self.max_captured_error_points),
+            if self.unresolved > 0 {
+                format!(
+                    " ({} unresolved: too coarse to judge, not in the error)",
+                    self.unresolved
+                )
+            } else {
+                String::new()
+            },
             self.flaw_free_with_critical,
             self.false_critical,
         );

@@ -517,7 +517,7 @@ fn the_margin_scorer_places_findings_on_the_true_line() {
         captured_fraction: 0.85,
         case_offset_mm: None,
     };
-    let preps = score_margins(&truth, &findings, &[line]);
+    let preps = score_margins(&truth, &findings, std::slice::from_ref(&line));
     assert_eq!(preps.len(), 1);
     let p = &preps[0];
     assert!(!p.flaw_free && p.line_found);
@@ -555,6 +555,24 @@ fn the_margin_scorer_places_findings_on_the_true_line() {
     assert_eq!(suite.flaws["margin_blur"].recall, Some(1.0));
     assert_eq!(suite.flaws["margin_tissue"].kind_right, 0);
     assert_eq!((suite.flaw_free, suite.false_critical), (0, 1));
+    // A margin the report calls unresolved (too coarse to judge) claims no captured
+    // fraction: its line is still scored, its fraction is not.
+    let mut unresolved = finding(
+        FindingKind::MarginUnresolved,
+        on_circle(0.0),
+        1.0,
+        Some(tooth),
+    );
+    unresolved.id = "f9".into();
+    let with = [findings.as_slice(), &[unresolved]].concat();
+    let preps = score_margins(&truth, &with, &[line]);
+    assert!(preps[0].unresolved && preps[0].mean_distance_mm.is_some());
+    assert_eq!(preps[0].captured_error_points(), None);
+    let suite = MarginSuiteScore::of(&preps);
+    assert_eq!(
+        (suite.unresolved, suite.max_captured_error_points),
+        (1, None)
+    );
 }
 
 /// Every committed suite (the accuracy suite, the bite suite, the held-out seeds) parses, and
