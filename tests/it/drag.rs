@@ -258,3 +258,17 @@ fn broad_bends_on_even_walls_are_not_drags() {
         crate::support::even_wall_false_alarms("imprint_plugin_drag", 200000, 2);
     assert_eq!(false_alarms, 0.0, "{text}");
 }
+
+/// The crests of anatomy (cusp and marginal ridges, a premolar's transverse ridge) measure
+/// 0.8–0.9 mm across at half height on evenly sampled walls, wider than a drag ridge. Seed
+/// 8006 raised a 0.83 mm wide "ridge" on 15 before ridges had their own width limit.
+#[test]
+fn crests_of_anatomy_are_wider_than_drag_ridges() {
+    let total = crate::support::run_group("imprint_plugin_drag", 200000, (8006, 1), "walls=1");
+    assert_eq!(
+        total.false_alarms_per_clean_scan,
+        Some(0.0),
+        "{}",
+        total.to_text()
+    );
+}

@@ -36,6 +36,8 @@ pub struct Settings {
     pub min_length: f32,
     /// Widest channel (at half depth) taken for a drag mark, mm.
     pub max_width: f32,
+    /// Widest ridge taken for a drag mark, mm (anatomy's crests measure wider).
+    pub max_ridge_width: f32,
 }
 
 /// A measured drag mark.

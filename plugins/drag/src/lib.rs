@@ -59,6 +59,7 @@ impl Analyzer for DragMarks {
                 Parameter::new("min_drag_depth_mm", 0.05, "Smallest drag-mark depth (or ridge height) reported, mm (raised to 4x the scan's noise)."),
                 Parameter::new("min_drag_length_mm", 2.0, "Shortest drag mark reported, mm."),
                 Parameter::new("max_drag_width_mm", 0.9, "Widest channel (at half depth, as measured across a 0.4 mm slab of a ~0.2 mm mesh) taken for a drag mark, mm; fissures between cusps and the walls of an embrasure are wider."),
+                Parameter::new("max_drag_ridge_width_mm", 0.78, "Widest ridge (at half height) taken for a drag mark, mm. Crests of anatomy (cusp and marginal ridges, a premolar's transverse ridge, the gingiva's contour) measure 0.8-0.9 mm, at the edge of what the measurement spans; drag ridges on phantoms 0.23-0.77 mm, one 0.83."),
                 Parameter::new("major_drag_depth_mm", 0.1, "A drag mark on a tooth this deep needs review (twice a crown's ~50 um fit tolerance)."),
                 Parameter::new("max_smear_detail", 0.35, "A band carrying less than this share of its tooth's typical fine detail (RMS of the band-passed relief) has been smeared."),
                 Parameter::new("min_smear_mm", 3.0, "Shortest smear reported, mm: the core of the band where the detail is gone (a slid tray smears several millimetres; fine relief has quiet patches of its own up to ~3 x 2 mm)."),
@@ -114,6 +115,7 @@ fn marks_and_smears(
         min_depth: get("min_drag_depth_mm", 0.05),
         min_length: get("min_drag_length_mm", 2.0),
         max_width: get("max_drag_width_mm", 0.9),
+        max_ridge_width: get("max_drag_ridge_width_mm", 0.78),
     };
     let (offsets, items) = scan.adjacency_rows();
     let surface = grooves::Surface {

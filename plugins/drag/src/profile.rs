@@ -105,6 +105,7 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     if depth.abs() < settings.min_depth
         || depth.abs() > MAX_DEPTH_MM
         || width > settings.max_width
+        || (sign > 0.0 && width > settings.max_ridge_width)
         // Narrower than an edge is not a channel the scan resolves.
         || width < s.edge
         || misfit > 0.5 * depth.abs()
