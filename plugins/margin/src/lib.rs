@@ -24,9 +24,11 @@
 //! ≥ 20° (a chamfer meets the root at 20–60° measured so, a shoulder at 45–90°), and ≥ 60%
 //! of the turn happens within the fine scale (0.15 mm or 0.6 edge lengths) rather than over
 //! the wide one (0.4 mm). The hole band is 0.5 mm each side of the line (the band; a
-//! crown's margin needs that much to seat). Stretches shorter than 0.3 mm are not reported
-//! (three stations: within the noise of the trace), nor counted as uncaptured, unless they
-//! hold a hole; two stretches less than 1.5 mm of captured line apart are one. A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
+//! crown's margin needs that much to seat). Soft readings shorter than 0.3 mm are the noise of
+//! the trace; two stretches less than 1.5 mm of captured line apart are one; a stretch still
+//! shorter than 0.5 mm is not reported, nor counted as uncaptured, unless it holds a hole
+//! (over 0.5 mm a line curving at a radius of 1 mm or more departs from the chord between its
+//! captured ends by at most 0.03 mm). A scan coarser than 0.25 mm mean edge around the tooth cannot place a line
 //! within the ~0.1 mm a crown's fit needs: its margin gets one review finding
 //! (`margin_unresolved`) asking for a finer rescan instead of stretch-by-stretch verdicts
 //! (holes are still reported).
@@ -74,7 +76,7 @@ impl Analyzer for Margin {
                 Parameter::new("band_mm", 0.5, "Half width of the band around the line checked for holes, mm."),
                 Parameter::new("min_angle_deg", 20.0, "Smallest angle between the surfaces meeting at a crisp finish line, degrees."),
                 Parameter::new("min_sharpness", 0.6, "Smallest share of the edge's turn within 0.15 mm for a crisp line (lower: rounded, blurred)."),
-                Parameter::new("min_segment_mm", 0.3, "Shortest uncaptured stretch reported, mm."),
+                Parameter::new("min_segment_mm", 0.5, "Shortest uncaptured stretch reported, mm (a hole is reported at any length). Over 0.5 mm of line a finish line curving at a radius of 1 mm or more departs from the chord between its captured ends by at most 0.03 mm, well inside a crown's ~0.1 mm fit tolerance, so the line there is set by its ends."),
                 Parameter::new("min_clearance_mm", 0.3, "Closest two preparations' margins may come, mm (closer: their crowns' margins cannot both be made and seated)."),
                 Parameter::new("max_edge_mm", 0.25, "Coarsest mean edge around a preparation at which its margin is judged, mm (coarser: one review finding asking for a finer rescan; holes still reported)."),
             ],
@@ -183,7 +185,7 @@ fn check_tooth(
         );
         return (vec![with_tooth(f, prep.tooth)], None);
     };
-    let min_segment = ctx.param_f64("min_segment_mm").unwrap_or(0.3) as f32;
+    let min_segment = ctx.param_f64("min_segment_mm").unwrap_or(0.5) as f32;
     let where_ = Orientation {
         scan,
         arch_s,
@@ -424,11 +426,16 @@ fn runs<T: PartialEq>(v: &[T]) -> Vec<(usize, usize)> {
 /// of line apart), mm.
 const BRIDGE_MM: f32 = 1.5;
 
+/// Uncaptured blips shorter than this are noise of the trace, mm; they are dropped before
+/// neighbouring stretches are bridged.
+const BLIP_MM: f32 = 0.3;
+
 /// The uncaptured stretches worth reporting. After a running median of the verdicts,
-/// uncaptured blips shorter than `min_mm` (noise of
-/// the trace) are dropped first, unless they hold a hole; then captured stretches shorter
-/// than [`BRIDGE_MM`] between the stretches left do not split them. A stretch is named by its worst
-/// verdict: a hole if it has one, else the verdict covering most of it.
+/// uncaptured blips shorter than [`BLIP_MM`] are dropped first, unless they hold a hole;
+/// then captured stretches shorter than [`BRIDGE_MM`] between the stretches left do not
+/// split them; last, stretches still shorter than `min_mm` are dropped (again unless they
+/// hold a hole). A stretch is named by its worst verdict: a hole if it has one, else the
+/// verdict covering most of it.
 fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
     let stations = along.stations;
     let n = stations.len();
@@ -445,16 +452,20 @@ fn stretches(along: &Along<'_>, min_mm: f32) -> Vec<Stretch> {
     }
     let holed =
         |start: usize, len: usize| (0..len).any(|k| stations[(start + k) % n].state == State::Hole);
-    for (start, len) in runs(&bad) {
-        if bad[start] && along.length(start, len) < min_mm && !holed(start, len) {
-            (0..len).for_each(|k| bad[(start + k) % n] = false);
+    let drop_shorter = |bad: &mut Vec<bool>, min: f32| {
+        for (start, len) in runs(bad) {
+            if bad[start] && along.length(start, len) < min && !holed(start, len) {
+                (0..len).for_each(|k| bad[(start + k) % n] = false);
+            }
         }
-    }
+    };
+    drop_shorter(&mut bad, BLIP_MM.min(min_mm));
     for (start, len) in runs(&bad) {
         if !bad[start] && len < n && along.length(start, len) < BRIDGE_MM.max(min_mm) {
             (0..len).for_each(|k| bad[(start + k) % n] = true);
         }
     }
+    drop_shorter(&mut bad, min_mm);
     runs(&bad)
         .into_iter()
         .filter(|&(start, _)| bad[start])
@@ -633,5 +644,17 @@ mod tests {
         // Two flaws 2.5 mm apart: two.
         let apart = line(&[100..110, 135..145]);
         assert_eq!(stretches(&Along::new(&apart), 0.3).len(), 2);
+    }
+
+    #[test]
+    fn short_pieces_count_once_bridged_and_a_lone_short_one_is_dropped() {
+        // A lone 0.4 mm soft reading: under the 0.5 mm minimum, the line there is set by its
+        // ends.
+        let lone = line(std::slice::from_ref(&(100..104)));
+        assert!(stretches(&Along::new(&lone), 0.5).is_empty());
+        // Two such pieces 1 mm apart are one flaw read in pieces: bridged first, 1.8 mm.
+        let found = stretches(&Along::new(&line(&[100..104, 114..118])), 0.5);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].start, found[0].len), (100, 18));
     }
 }
