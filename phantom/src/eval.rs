@@ -61,6 +61,40 @@ pub struct Match {
     pub direction_error_deg: Option<f64>,
 }
 
+/// A true defect no finding matched, or a finding no true defect matched: what to look at
+/// when a figure falls short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmatched {
+    /// Its kind (snake_case).
+    pub kind: String,
+    /// The true defect's or the finding's id.
+    pub id: String,
+    /// Its centre, mm.
+    pub center: [f32; 3],
+    /// Its size, mm.
+    pub size_mm: f32,
+    /// Its tooth (FDI), if on one.
+    pub tooth: Option<u8>,
+}
+
+impl Unmatched {
+    /// One line: id, kind, size, tooth and centre.
+    pub fn describe(&self) -> String {
+        let c = self.center;
+        format!(
+            "{} {} {:.2} mm on {} at ({:.2}, {:.2}, {:.2})",
+            self.id,
+            self.kind,
+            self.size_mm,
+            self.tooth
+                .map_or("gingiva".to_string(), |t| format!("tooth {t}")),
+            c[0],
+            c[1],
+            c[2]
+        )
+    }
+}
+
 /// The score of one report against one truth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
@@ -74,6 +108,12 @@ pub struct Score {
     pub clean: bool,
     /// Unmatched findings in all (false alarms).
     pub false_alarms: usize,
+    /// The resolvable true defects no finding matched (the misses behind `fn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Unmatched>,
+    /// The findings no true defect matched (the false alarms behind `fp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_findings: Vec<Unmatched>,
     /// The truth's decision.
     pub expected_decision: ExpectedDecision,
     /// The report's decision, if it has one.
@@ -211,21 +251,35 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
             direction_error_deg: direction_error,
         });
     }
+    let mut missed = Vec::new();
     for (ti, t) in truth.defects.iter().enumerate() {
         if !truth_used[ti] {
             let s = kinds.entry(name(t.kind)).or_default();
             if t.resolvable {
                 s.fn_ += 1;
+                missed.push(Unmatched {
+                    kind: name(t.kind),
+                    id: t.id.clone(),
+                    center: t.center,
+                    size_mm: t.size_mm,
+                    tooth: t.tooth,
+                });
             } else {
                 s.set_aside += 1;
             }
         }
     }
-    let mut false_alarms = 0;
+    let mut unmatched_findings = Vec::new();
     for (fi, f) in findings.iter().enumerate() {
         if !finding_used[fi] {
             kinds.entry(name(f.kind)).or_default().fp += 1;
-            false_alarms += 1;
+            unmatched_findings.push(Unmatched {
+                kind: name(f.kind),
+                id: f.id.clone(),
+                center: f.center,
+                size_mm: f.size_mm,
+                tooth: f.tooth,
+            });
         }
     }
     for (k, s) in kinds.iter_mut() {
@@ -244,7 +298,9 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         kinds,
         matches,
         clean: truth.defects.is_empty(),
-        false_alarms,
+        false_alarms: unmatched_findings.len(),
+        missed,
+        unmatched_findings,
         expected_decision: truth.decision,
         decision,
         margins: Vec::new(),
@@ -312,6 +368,14 @@ impl Score {
             self.decision.as_deref().unwrap_or("-"),
             self.expected_decision
         );
+        for (label, list) in [
+            ("missed", &self.missed),
+            ("false alarm", &self.unmatched_findings),
+        ] {
+            for u in list {
+                let _ = writeln!(s, "  {label}: {}", u.describe());
+            }
+        }
         s.push_str(&crate::marginscore::MarginSuiteScore::of(&self.margins).to_text());
         s
     }

@@ -232,12 +232,27 @@ fn the_scorer_gives_known_answers_on_hand_written_reports() {
         }
     }
     assert_eq!(s.tooth_accuracy, Some(1.0));
+    assert!(s.missed.is_empty() && s.unmatched_findings.is_empty());
 
     let missed = score(truth, &[], None);
     assert_eq!(
         missed.kinds.values().map(|v| v.fn_).sum::<usize>(),
         resolvable
     );
+    // Each miss is listed, by the truth's id, so a shortfall can be looked up.
+    let ids =
+        |u: &[imprint_phantom::eval::Unmatched]| u.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    let resolvable_ids: Vec<String> = truth
+        .defects
+        .iter()
+        .filter(|d| d.resolvable)
+        .map(|d| d.id.clone())
+        .collect();
+    assert_eq!(ids(&missed.missed), resolvable_ids);
+    let text = missed.to_text();
+    assert!(resolvable_ids
+        .iter()
+        .all(|id| text.contains(&format!("missed: {id} "))));
     assert!(missed
         .kinds
         .values()
@@ -257,6 +272,15 @@ fn the_scorer_gives_known_answers_on_hand_written_reports() {
         .collect();
     let s = score(truth, &far, None);
     assert_eq!(s.false_alarms, truth.defects.len());
+    assert_eq!(s.unmatched_findings.len(), truth.defects.len());
+    let far_centres: Vec<[f32; 3]> = far.iter().map(|f| f.center).collect();
+    assert_eq!(
+        s.unmatched_findings
+            .iter()
+            .map(|u| u.center)
+            .collect::<Vec<_>>(),
+        far_centres
+    );
     assert!(s
         .kinds
         .values()
@@ -282,6 +306,7 @@ fn the_scorer_gives_known_answers_on_hand_written_reports() {
     assert!((inside.matches[0].distance_mm - f64::from(0.9 * reach)).abs() < 1e-3);
     let outside = score(truth, &at(1.1 * reach), None);
     assert!(outside.matches.is_empty() && outside.false_alarms == 1);
+    assert!(ids(&outside.missed).contains(&d.id));
 
     // A finding of another group at the right place is not a match.
     let wrong_kind = vec![finding(FindingKind::DragMark, d.center, d.size_mm, d.tooth)];
