@@ -272,3 +272,18 @@ fn crests_of_anatomy_are_wider_than_drag_ridges() {
         total.to_text()
     );
 }
+
+/// The stations, every half millimetre and only where the mark is deep enough, stop short of
+/// a mark's tapered ends; a 3.5 mm drag on 35 (seed 9230, third of a parallel group) traced
+/// to under 2 mm was dropped as too short. Its length is how far its region reaches along it.
+#[test]
+fn a_short_drag_is_as_long_as_its_region_reaches() {
+    let total = crate::support::run_group(
+        "imprint_plugin_drag",
+        400000,
+        (9230, 1),
+        "drags=2,doubles=1",
+    );
+    let drags = &total.kinds["drag_mark"];
+    assert!(drags.fn_ == 0 && drags.fp == 0, "{}", total.to_text());
+}

@@ -17,6 +17,10 @@
 //! curve of the tooth, not a crease; so is a ridge's convex ground (a ridge traced over a
 //! cusp). Stations on a crease, or whose two shoulders lie on
 //! different teeth or on a tooth and the gingiva, do not count as a mark.
+//!
+//! **Length.** The stations stop short of a mark's tapered ends (they count only where it is
+//! deep enough, every half millimetre): once they have traced most of the shortest mark
+//! reported, the length is as far as the region reaches along the mark.
 
 use crate::grooves::{Groove, Settings, Surface};
 use imprint_core::util::FastMap;
@@ -118,11 +122,20 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     }
     let path: Vec<[f32; 3]> = good.iter().map(|st| st.point).collect();
     let arc: f32 = path.windows(2).map(|w| (v3(w[1]) - v3(w[0])).norm()).sum();
-    let length = arc + STATION_MM;
+    let traced = arc + STATION_MM;
     let span = (v3(path[path.len() - 1]) - v3(path[0])).norm();
     // A short mark that curls (its ends much closer than its length) is the rim of a bubble
     // or a pit, not a tray's slide.
-    let curls = length < CURL_BELOW_MM && span < MIN_SPAN * arc;
+    let curls = traced < CURL_BELOW_MM && span < MIN_SPAN * arc;
+    // The stations, every half millimetre and only where the mark is deep enough, stop short
+    // of its tapered ends: its length is as far as the region reaches along it, once the
+    // stations have traced most of the shortest mark reported (a shorter piece is a pit's
+    // rim or a fissure's segment that its region only stretches).
+    let length = if traced >= TRACED_SHARE * settings.min_length {
+        traced.max(region_span(s, region, &path))
+    } else {
+        traced
+    };
     if length < settings.min_length || curls {
         return None;
     }
@@ -137,6 +150,23 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
         peak: 0.0,
         vertices: region.to_vec(),
     })
+}
+
+/// The share of the shortest reported length the stations must trace before the region's
+/// reach counts (see [`region_span`]).
+const TRACED_SHARE: f32 = 0.75;
+
+/// How far the region reaches along its path's chord, end to end, mm.
+fn region_span(s: &Surface<'_>, region: &[u32], path: &[[f32; 3]]) -> f32 {
+    let (a, b) = (v3(path[0]), v3(path[path.len() - 1]));
+    let Some(axis) = (b - a).try_normalize(1e-6) else {
+        return 0.0;
+    };
+    let (lo, hi) = region.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| {
+        let t = (v3(s.positions[v as usize]) - a).dot(&axis);
+        (lo.min(t), hi.max(t))
+    });
+    (hi - lo).max(0.0)
 }
 
 /// The farthest any region vertex lies from its first, mm (at least half its extent).
