@@ -20,6 +20,9 @@
 //!    fit a bubble's. A bubble's depth is at least its depth below the smoothed copy (which
 //!    follows it part of the way); its profile may fit less well on a coarse scan, where a
 //!    steep wall has few vertices.
+//! 4. **Rough ground.** On a crown carrying fine relief (supplemental grooves, perikymata)
+//!    its own bumps and dips are round and sharp too; a bubble is at least three times as
+//!    deep as the robust spread of the heights around it (within 2.5 mm, outside its body).
 
 use crate::geometry::{dist, dot, sub};
 use crate::policy::Policy;
@@ -128,6 +131,9 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
                         && b.roundness >= 0.7))
         })
         .map(|(b, _)| b)
+        // A bubble stands out of the roughness of the surface around it; the bumps and dips
+        // of fine anatomy (supplemental grooves, perikymata) are as deep as that roughness.
+        .filter(|b| b.depth >= ROUGHNESS_SEEDS * roughness_around(scan, &height, b))
         .collect();
     (distinct(measured), noise)
 }
@@ -140,6 +146,31 @@ struct Candidate {
     seed: f32,
     flank: bool,
 }
+
+/// The robust spread of `height` within [`ROUGHNESS_MM`] of a bump's centre, outside its own
+/// body: the roughness of the surface it stands on (fine anatomy, the scanner's noise).
+fn roughness_around(scan: &ScanRef<'_, '_>, height: &[f32], b: &Bump) -> f32 {
+    let Some(&start) = b.vertices.first() else {
+        return 0.0;
+    };
+    let body: std::collections::HashSet<u32> = b.vertices.iter().copied().collect();
+    let radius = ROUGHNESS_MM.max(b.diameter);
+    let values: Vec<f32> = nearby(scan, &[start], b.centre, radius)
+        .into_iter()
+        .filter(|v| {
+            !body.contains(v) && dist(scan.positions()[*v as usize], b.centre) > 0.6 * b.diameter
+        })
+        .map(|v| height[v as usize])
+        .collect();
+    robust_spread(&values)
+}
+
+/// The radius over which a bump's surround is judged for roughness, mm.
+const ROUGHNESS_MM: f32 = 2.5;
+/// A bump is at least this many times as deep (or high) as its surround's roughness. Over
+/// 4 the coarse phantoms' crowns lose true bubbles; at 3 none is lost and half the bumps of
+/// fine relief go.
+const ROUGHNESS_SEEDS: f32 = 3.0;
 
 /// The scale of the second look for pits on a crease's flank, mm.
 const FLANK_MM: f32 = 1.0;
