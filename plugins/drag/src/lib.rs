@@ -297,7 +297,9 @@ impl<'i, 'a> Places<'i, 'a> {
         let aligned = d[0].abs().max(d[1].abs()) >= FISSURE_ALIGN_DEG.to_radians().cos() * level
             && level >= FISSURE_LEVEL;
         // A ridge beside the fissure is its lip, or the cusp ridge that falls into it.
-        let offset = if m.depth > 0.0 {
+        let offset = if m.depth > 0.0 && tooth % 10 >= 6 {
+            LIP_OFFSET_MOLAR_MM
+        } else if m.depth > 0.0 {
             LIP_OFFSET_MM
         } else {
             FISSURE_OFFSET_MM
@@ -381,6 +383,9 @@ const FISSURE_OFFSET_MM: f32 = 1.2;
 /// A ridge along the fissure within this distance of the tooth's centre is the fissure's lip
 /// or a cusp ridge falling into it, mm (a premolar's cusp tips stand ~2 mm off the centre).
 const LIP_OFFSET_MM: f32 = 1.6;
+/// The same on a molar, whose table is ~1.35 times as wide buccolingually (10-11 mm against
+/// a premolar's 7.6-9), so its cusp tips stand ~2.7 mm off the centre, mm.
+const LIP_OFFSET_MOLAR_MM: f32 = 2.1;
 
 fn direction_words(d: [f32; 3]) -> &'static str {
     let a = d.map(f32::abs);
