@@ -306,3 +306,20 @@ fn the_lips_of_a_molar_fissure_stand_further_out() {
         total.to_text()
     );
 }
+
+/// On evenly sampled walls, the foot of the gingival collar around an abutted preparation
+/// reads as short grooves (three or four stations) running round the tooth, one station of
+/// which may wobble off the ring; judged by its chord, such a short mark is the collar
+/// (seed 2554 with even walls raised three on the gingiva before).
+#[test]
+fn short_marks_round_an_abutted_preparation_are_its_collar() {
+    let text = "triangles = 400000\nlabels = false\n[[group]]\nname = \"abutted, even walls\"\n\
+                first_seed = 2554\ncount = 1\ndefects = \"preparations=2,abutted=2,walls=1\"\n";
+    let (scores, total) = crate::support::run_suite_with("imprint_plugin_drag", text);
+    let on_gingiva: Vec<_> = scores
+        .iter()
+        .flat_map(|s| &s.2.unmatched_findings)
+        .filter(|u| u.kind == "drag_mark" && u.tooth.is_none())
+        .collect();
+    assert!(on_gingiva.is_empty(), "{on_gingiva:?}\n{}", total.to_text());
+}

@@ -212,7 +212,8 @@ impl<'i, 'a> Places<'i, 'a> {
     /// A channel that runs around a prepared tooth near its outline is the finish line (or
     /// the gingiva's junction with it), not a drag: most of its path lies within
     /// [`FINISH_REACH_MM`] outside the tooth's outline and runs across the radius from the
-    /// tooth's axis.
+    /// tooth's axis (a short mark, of at most [`SHORT_PATH`] stations: its chord at its
+    /// middle does).
     fn rings_preparation(&self, m: &Groove) -> bool {
         self.preparations.iter().any(|&(c, axis, width)| {
             let flat = |v: [f32; 3]| {
@@ -220,19 +221,22 @@ impl<'i, 'a> Places<'i, 'a> {
                 std::array::from_fn::<f32, 3, _>(|k| v[k] - along * axis[k])
             };
             let norm = |v: [f32; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            let tangential = |from: [f32; 3], step: [f32; 3]| {
+                let r = flat(std::array::from_fn(|k| from[k] - c[k]));
+                let d = flat(step);
+                let (nr, nd) = (norm(r), norm(d));
+                let radial: f32 = (0..3).map(|k| r[k] * d[k]).sum::<f32>() / (nr * nd).max(1e-6);
+                nr <= 0.5 * BUCCOLINGUAL * width + FINISH_REACH_MM && radial.abs() < 0.5
+            };
             let around = m
                 .path
                 .windows(2)
-                .filter(|w| {
-                    let r = flat(std::array::from_fn(|k| w[0][k] - c[k]));
-                    let d = flat(std::array::from_fn(|k| w[1][k] - w[0][k]));
-                    let (nr, nd) = (norm(r), norm(d));
-                    let radial: f32 =
-                        (0..3).map(|k| r[k] * d[k]).sum::<f32>() / (nr * nd).max(1e-6);
-                    nr <= 0.5 * BUCCOLINGUAL * width + FINISH_REACH_MM && radial.abs() < 0.5
-                })
+                .filter(|w| tangential(w[0], std::array::from_fn(|k| w[1][k] - w[0][k])))
                 .count();
-            around * 10 >= m.path.len().saturating_sub(1) * 7
+            // A short mark (a few stations) is judged by its chord at its middle: one
+            // station's wobble is a large share of its path.
+            let short = m.path.len() <= SHORT_PATH && tangential(m.centre(), m.axis);
+            short || around * 10 >= m.path.len().saturating_sub(1) * 7
         })
     }
 
@@ -364,6 +368,9 @@ fn preparation_gaps(map: &serde_json::Value, prepared: &[u8]) -> Vec<f32> {
     }
     gaps
 }
+
+/// A mark of at most this many stations is judged around a preparation by its chord.
+const SHORT_PATH: usize = 5;
 
 /// A channel within this distance along the arch of a prepared tooth's gap lies in it, mm.
 const GAP_REACH_MM: f32 = 1.5;
