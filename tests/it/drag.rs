@@ -264,13 +264,7 @@ fn broad_bends_on_even_walls_are_not_drags() {
 /// 8006 raised a 0.83 mm wide "ridge" on 15 before ridges had their own width limit.
 #[test]
 fn crests_of_anatomy_are_wider_than_drag_ridges() {
-    let total = crate::support::run_group("imprint_plugin_drag", 200000, (8006, 1), "walls=1");
-    assert_eq!(
-        total.false_alarms_per_clean_scan,
-        Some(0.0),
-        "{}",
-        total.to_text()
-    );
+    crate::support::assert_no_false_alarm("imprint_plugin_drag", 200000, 8006, "walls=1");
 }
 
 /// The stations, every half millimetre and only where the mark is deep enough, stop short of
@@ -293,17 +287,11 @@ fn a_short_drag_is_as_long_as_its_region_reaches() {
 /// the centre (seed 8304), was reported as a drag running along the arch.
 #[test]
 fn the_lips_of_a_molar_fissure_stand_further_out() {
-    let total = crate::support::run_group(
+    crate::support::assert_no_false_alarm(
         "imprint_plugin_drag",
         400000,
-        (8304, 1),
+        8304,
         "preparations=2,walls=1",
-    );
-    assert_eq!(
-        total.false_alarms_per_clean_scan,
-        Some(0.0),
-        "{}",
-        total.to_text()
     );
 }
 

@@ -64,6 +64,18 @@ pub fn run_group(
     run_suite_with(crate_name, &text).1
 }
 
+/// Asserts that one plugin of this build raises no false alarm on the one phantom of `seed`
+/// (a phantom with no defect of its own: a clean control).
+pub fn assert_no_false_alarm(crate_name: &str, triangles: u32, seed: u64, defects: &str) {
+    let total = run_group(crate_name, triangles, (seed, 1), defects);
+    assert_eq!(
+        total.false_alarms_per_clean_scan,
+        Some(0.0),
+        "{}",
+        total.to_text()
+    );
+}
+
 /// The false alarms per scan one plugin of this build raises on `count` clean phantoms with
 /// evenly sampled walls (`walls=1`) from seed 8001 at `triangles`, and the suite's text
 /// for a failure message.
