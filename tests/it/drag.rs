@@ -311,3 +311,12 @@ fn short_marks_round_an_abutted_preparation_are_its_collar() {
         .collect();
     assert!(on_gingiva.is_empty(), "{on_gingiva:?}\n{}", total.to_text());
 }
+
+/// On crowns that carry fine detail (supplemental grooves and ridges ~1 mm apart), the
+/// detail's crests chain into long regions that wander over the crown: seed 5308 (400k,
+/// `relief=1`) had a false "drag" whose ends lay under 0.8 of its length apart. A tray slides
+/// one way; its mark bends only with the surface.
+#[test]
+fn a_chain_of_fine_detail_that_wanders_is_not_a_drag() {
+    crate::support::assert_no_false_alarm("imprint_plugin_drag", 400000, 5308, "relief=1");
+}

@@ -58,6 +58,10 @@ const MAX_DEPTH_MM: f32 = 1.0;
 const CURL_BELOW_MM: f32 = 5.0;
 /// ... their ends lie at least this share of their length apart.
 const MIN_SPAN: f32 = 0.85;
+/// The ends of a longer mark lie at least this share of its length apart: a tray slides one
+/// way, and its mark bends only with the surface it crosses; an arc through 120° (from a
+/// cusp's buccal wall over its tip onto its lingual wall) still spans 0.83 of its length.
+const MIN_SPAN_LONG: f32 = 0.8;
 /// A channel this close to a tooth outline runs along it, mm.
 pub const OUTLINE_MM: f32 = 1.2;
 
@@ -125,8 +129,14 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     let traced = arc + STATION_MM;
     let span = (v3(path[path.len() - 1]) - v3(path[0])).norm();
     // A short mark that curls (its ends much closer than its length) is the rim of a bubble
-    // or a pit, not a tray's slide.
-    let curls = traced < CURL_BELOW_MM && span < MIN_SPAN * arc;
+    // or a pit, not a tray's slide; a longer one that meanders is a chain of the crown's fine
+    // detail (supplemental grooves and ridges crossing each other), not a slide either.
+    let least_span = if traced < CURL_BELOW_MM {
+        MIN_SPAN
+    } else {
+        MIN_SPAN_LONG
+    };
+    let curls = span < least_span * arc;
     // The stations, every half millimetre and only where the mark is deep enough, stop short
     // of its tapered ends: its length is as far as the region reaches along it, once the
     // stations have traced most of the shortest mark reported (a shorter piece is a pit's
