@@ -28,9 +28,13 @@ fn analyze(phantom: &Phantom, case: &serde_json::Value) -> Report {
 }
 
 fn prepared(seed: u64) -> Phantom {
+    prepared_at(seed, 120_000)
+}
+
+fn prepared_at(seed: u64, triangles: usize) -> Phantom {
     generate(&PhantomSpec {
         seed,
-        triangles: 120_000,
+        triangles,
         defects: DefectMix::parse("preparations=2").unwrap_or_else(|e| panic!("{e}")),
         ..Default::default()
     })
@@ -315,6 +319,8 @@ fn finish_lines_are_traced_on_real_point_clouds_when_present() {
             .collect();
         d.sort_by(f32::total_cmp);
         // Measured, not yet accurate (see the margin issue's note): reported, not asserted.
+        // C002's drawn line is where the axial wall meets the tissue (a concave junction),
+        // under an occlusal-axial line angle of 60-86 degrees that the tracer takes instead.
         eprintln!(
             "{case}: {} points ({spacing:.3} mm apart), detected vs true line: mean {:.2} mm, \
              p95 {:.2} mm",
@@ -322,5 +328,61 @@ fn finish_lines_are_traced_on_real_point_clouds_when_present() {
             d.iter().sum::<f32>() / d.len() as f32,
             d[d.len() * 95 / 100]
         );
+    }
+}
+
+/// The points of a phantom preparation's mesh within 6 mm of its true line, without the
+/// triangles (as a lab's software exports the points around a preparation), traced by the
+/// point-cloud path: its line against the true one, mean and 95th percentile, mm.
+fn cloud_agreement(phantom: &Phantom) -> Vec<(u8, f32, f32)> {
+    use imprint_plugin_margin::{cloud, trace::Settings};
+    phantom
+        .truth
+        .preparations
+        .iter()
+        .map(|prep| {
+            let points: Vec<[f32; 3]> = phantom
+                .scan
+                .positions
+                .iter()
+                .copied()
+                .filter(|p| polyline_distance(*p, &prep.margin, true) <= 6.0)
+                .collect();
+            let spacing = cloud::spacing(&points).unwrap_or(0.1);
+            let settings = Settings {
+                sections: 360,
+                wide_mm: 0.4,
+                fine_mm: (0.6 * spacing).max(0.15),
+                min_angle_deg: 20.0,
+                min_sharpness: 0.6,
+                band_mm: 0.5,
+            };
+            let line = cloud::trace_cloud(&points, &settings)
+                .unwrap_or_else(|| panic!("tooth {}: no line traced", prep.tooth));
+            let mut d: Vec<f32> = line
+                .iter()
+                .map(|p| polyline_distance(*p, &prep.margin, true))
+                .collect();
+            d.sort_by(f32::total_cmp);
+            let mean = d.iter().sum::<f32>() / d.len() as f32;
+            (prep.tooth, mean, d[d.len() * 95 / 100])
+        })
+        .collect()
+}
+
+/// A point cloud has no triangles to cut: its sections are the points near each half-plane,
+/// joined into profiles. Where a scan's triangles stretch down a steep wall (0.5-1 mm), the
+/// points there lie that far apart; and a section holds the neighbour's wall as well as the
+/// prepared tooth. Both must stay in the section as pieces of their own, or the trace loses
+/// the line (0.7-1.25 mm off on these phantoms, following the gingiva's junction instead).
+#[test]
+fn finish_lines_are_traced_on_point_clouds_cut_from_phantoms() {
+    for seed in [401] {
+        for (tooth, mean, p95) in cloud_agreement(&prepared_at(seed, 400_000)) {
+            assert!(
+                mean <= 0.1 && p95 <= 0.2,
+                "seed {seed}, tooth {tooth}: mean {mean:.3} mm, p95 {p95:.3} mm"
+            );
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Finish lines on point clouds without triangles (e.g. the points a lab's software keeps
 //! around a preparation): each radial section is the slab of points within a fraction of
-//! the point spacing of the half-plane, ordered into a profile by the longest path of their
-//! minimum spanning tree in the section plane. The rest (kinks, the line's dynamic
-//! programme, re-centring) is the mesh tracer's.
+//! the point spacing of the half-plane, ordered into profiles by the longest path through
+//! each tree of their minimum spanning forest in the section plane (one profile per piece,
+//! as a mesh section has: the prepared tooth, a neighbour's wall). The rest (kinks, the
+//! line's dynamic programme, re-centring) is the mesh tracer's.
 //!
 //! ```
 //! use imprint_plugin_margin::cloud::PointHood;
@@ -26,6 +27,10 @@ use crate::section::{Chain, Sections, ToothFrame};
 
 /// Angular buckets for the points (1° each).
 const BUCKETS: usize = 360;
+/// Points further apart than this in a section are not joined into one profile, mm: a
+/// point cloud cut from a scan keeps the scan's vertices, and on steep walls a scanner's (or
+/// an exporter's) triangles stretch to 0.5-1 mm.
+const MAX_GAP_MM: f32 = 1.0;
 /// Points nearer the axis than this are left out of sections (the slab is too wide in
 /// angle there, and the line never runs there), mm.
 const MIN_RHO: f32 = 1.0;
@@ -100,18 +105,20 @@ impl PointHood {
 impl Sections for PointHood {
     fn section(&self, theta: f32) -> Vec<Chain> {
         let points = self.slab_points(theta);
-        let Some(path) = longest_tree_path(&points, 4.0 * self.slab) else {
-            return Vec::new();
-        };
-        let mut chain = Chain {
-            points: path.iter().map(|&k| points[k].0).collect(),
-            vertices: path.iter().map(|&k| points[k].1).collect(),
-        };
-        if chain.points.first().map(|p| p[0]) > chain.points.last().map(|p| p[0]) {
-            chain.points.reverse();
-            chain.vertices.reverse();
-        }
-        vec![chain]
+        tree_paths(&points, MAX_GAP_MM)
+            .into_iter()
+            .map(|path| {
+                let mut chain = Chain {
+                    points: path.iter().map(|&k| points[k].0).collect(),
+                    vertices: path.iter().map(|&k| points[k].1).collect(),
+                };
+                if chain.points.first().map(|p| p[0]) > chain.points.last().map(|p| p[0]) {
+                    chain.points.reverse();
+                    chain.vertices.reverse();
+                }
+                chain
+            })
+            .collect()
     }
 
     fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
@@ -125,24 +132,22 @@ impl Sections for PointHood {
     }
 }
 
-/// The longest path (by length) through the minimum spanning tree of `points` in the plane,
-/// edges no longer than `max_edge`: a thin band of points along a curve becomes that
-/// curve in order, its stray side-branches dropped. Within the largest piece when gaps
-/// split the tree; `None` for fewer than three points.
-fn longest_tree_path(points: &[([f32; 2], u32)], max_edge: f32) -> Option<Vec<usize>> {
+/// The longest path (by length) through each tree of the minimum spanning forest of
+/// `points` in the plane, edges no longer than `max_gap`: a thin band of points along a
+/// curve becomes that curve in order, its stray side-branches dropped; each piece the gaps
+/// leave apart (the prepared tooth, a neighbour's wall) is a path of its own, as a mesh
+/// section's pieces are. Pieces of fewer than three points are left out.
+fn tree_paths(points: &[([f32; 2], u32)], max_gap: f32) -> Vec<Vec<usize>> {
     let n = points.len();
-    if n < 3 {
-        return None;
-    }
     let d = |a: usize, b: usize| {
         let (p, q) = (points[a].0, points[b].0);
         (p[0] - q[0]).hypot(p[1] - q[1])
     };
-    // Prim's algorithm from every unreached point (a forest when gaps exceed `max_edge`).
+    // Prim's algorithm from every unreached point (a forest when gaps exceed `max_gap`).
     let mut adjacent: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
     let mut in_tree = vec![false; n];
     let mut best = vec![(f32::INFINITY, usize::MAX); n];
-    let mut largest = (0, 0);
+    let mut roots = Vec::new();
     for root in 0..n {
         if in_tree[root] {
             continue;
@@ -151,7 +156,7 @@ fn longest_tree_path(points: &[([f32; 2], u32)], max_edge: f32) -> Option<Vec<us
         let mut size = 0;
         loop {
             let next = (0..n)
-                .filter(|&i| !in_tree[i] && best[i].0 <= max_edge)
+                .filter(|&i| !in_tree[i] && best[i].0 <= max_gap)
                 .min_by(|&a, &b| best[a].0.total_cmp(&best[b].0));
             let Some(u) = next else { break };
             in_tree[u] = true;
@@ -170,19 +175,28 @@ fn longest_tree_path(points: &[([f32; 2], u32)], max_edge: f32) -> Option<Vec<us
                 }
             }
         }
-        if size > largest.1 {
-            largest = (root, size);
+        if size >= 3 {
+            roots.push(root);
         }
     }
-    // Farthest point from any point, then farthest from that: the tree's longest path.
-    let (far, _) = farthest(&adjacent, largest.0);
-    let (_, from) = farthest(&adjacent, far);
-    let (end, _) = farthest(&adjacent, far);
-    let mut path = vec![end];
-    while let Some(&p) = from.get(*path.last()?).filter(|&&p| p != usize::MAX) {
-        path.push(p);
-    }
-    (path.len() >= 3).then_some(path)
+    // In each tree: the farthest point from its root, then the farthest from that.
+    roots
+        .into_iter()
+        .map(|root| {
+            let (far, _) = farthest(&adjacent, root);
+            let (end, from) = farthest(&adjacent, far);
+            let mut path = vec![end];
+            while let Some(&p) = path
+                .last()
+                .and_then(|&k| from.get(k))
+                .filter(|&&p| p != usize::MAX)
+            {
+                path.push(p);
+            }
+            path
+        })
+        .filter(|path| path.len() >= 3)
+        .collect()
 }
 
 /// The point farthest (along the tree) from `start`, and each point's predecessor on the
