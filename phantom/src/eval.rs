@@ -78,6 +78,28 @@ pub struct Unmatched {
 }
 
 impl Unmatched {
+    /// A true defect no finding matched.
+    fn of_truth(t: &crate::truth::TrueDefect) -> Self {
+        Self {
+            kind: name(t.kind),
+            id: t.id.clone(),
+            center: t.center,
+            size_mm: t.size_mm,
+            tooth: t.tooth,
+        }
+    }
+
+    /// A finding no true defect matched.
+    fn of_finding(f: &Finding) -> Self {
+        Self {
+            kind: name(f.kind),
+            id: f.id.clone(),
+            center: f.center,
+            size_mm: f.size_mm,
+            tooth: f.tooth,
+        }
+    }
+
     /// One line: id, kind, size, tooth and centre.
     pub fn describe(&self) -> String {
         let c = self.center;
@@ -257,13 +279,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
             let s = kinds.entry(name(t.kind)).or_default();
             if t.resolvable {
                 s.fn_ += 1;
-                missed.push(Unmatched {
-                    kind: name(t.kind),
-                    id: t.id.clone(),
-                    center: t.center,
-                    size_mm: t.size_mm,
-                    tooth: t.tooth,
-                });
+                missed.push(Unmatched::of_truth(t));
             } else {
                 s.set_aside += 1;
             }
@@ -273,13 +289,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
     for (fi, f) in findings.iter().enumerate() {
         if !finding_used[fi] {
             kinds.entry(name(f.kind)).or_default().fp += 1;
-            unmatched_findings.push(Unmatched {
-                kind: name(f.kind),
-                id: f.id.clone(),
-                center: f.center,
-                size_mm: f.size_mm,
-                tooth: f.tooth,
-            });
+            unmatched_findings.push(Unmatched::of_finding(f));
         }
     }
     for (k, s) in kinds.iter_mut() {

@@ -127,7 +127,9 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     let path: Vec<[f32; 3]> = good.iter().map(|st| st.point).collect();
     let arc: f32 = path.windows(2).map(|w| (v3(w[1]) - v3(w[0])).norm()).sum();
     let traced = arc + STATION_MM;
-    let span = (v3(path[path.len() - 1]) - v3(path[0])).norm();
+    let ends = v3(path[path.len() - 1]) - v3(path[0]);
+    let span = ends.norm();
+    let chord = ends.try_normalize(1e-6)?;
     // A short mark that curls (its ends much closer than its length) is the rim of a bubble
     // or a pit, not a tray's slide; a longer one that meanders is a chain of the crown's fine
     // detail (supplemental grooves and ridges crossing each other), not a slide either.
@@ -142,14 +144,13 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     // stations have traced most of the shortest mark reported (a shorter piece is a pit's
     // rim or a fissure's segment that its region only stretches).
     let length = if traced >= TRACED_SHARE * settings.min_length {
-        traced.max(region_span(s, region, &path))
+        traced.max(region_span(s, region, path[0], chord))
     } else {
         traced
     };
     if length < settings.min_length || curls {
         return None;
     }
-    let chord = (v3(path[path.len() - 1]) - v3(path[0])).try_normalize(1e-6)?;
     Some(Groove {
         path,
         axis: chord.into(),
@@ -166,12 +167,10 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
 /// reach counts (see [`region_span`]).
 const TRACED_SHARE: f32 = 0.75;
 
-/// How far the region reaches along its path's chord, end to end, mm.
-fn region_span(s: &Surface<'_>, region: &[u32], path: &[[f32; 3]]) -> f32 {
-    let (a, b) = (v3(path[0]), v3(path[path.len() - 1]));
-    let Some(axis) = (b - a).try_normalize(1e-6) else {
-        return 0.0;
-    };
+/// How far the region reaches along its path's unit chord `axis` (from the path's first
+/// point `start`), end to end, mm.
+fn region_span(s: &Surface<'_>, region: &[u32], start: [f32; 3], axis: V3) -> f32 {
+    let a = v3(start);
     let (lo, hi) = region.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| {
         let t = (v3(s.positions[v as usize]) - a).dot(&axis);
         (lo.min(t), hi.max(t))
