@@ -295,6 +295,63 @@ fn reference_from_kinks(
     form: Form,
 ) -> Option<Reference> {
     let n = candidates.len();
+    let (crisp, rewards) = crisp_kinks(candidates, settings, form)?;
+    let (chosen, total) = programme(&crisp, &rewards);
+    let enough = |c: &[Option<[f32; 2]>]| c.iter().flatten().count() * 4 >= n;
+    let mut pruned = chosen.clone();
+    prune_detours(&mut pruned);
+    // A detour dropped leaves a stretch the line crosses as a chord; the finish line's own
+    // kinks there lost to the detour's (a prepared neighbour's sharper line beside it).
+    // The programme runs again on the kinks near the line it kept.
+    let (chosen, mut pruned) = if pruned != chosen && enough(&pruned) {
+        let line = interpolate(&pruned);
+        let (near, near_rewards): (Vec<Vec<[f32; 2]>>, Vec<Vec<f32>>) = (0..n)
+            .map(|k| {
+                crisp[k]
+                    .iter()
+                    .zip(&rewards[k])
+                    .filter(|(q, _)| dist(**q, line[k]) <= CORRIDOR_MM)
+                    .unzip()
+            })
+            .unzip();
+        let (again, _) = programme(&near, &near_rewards);
+        let mut pruned = again.clone();
+        prune_detours(&mut pruned);
+        (again, pruned)
+    } else {
+        (chosen, pruned)
+    };
+    // Pruning may leave too little from an axis far off the tooth's centre; the rough line
+    // still shows where the centre is.
+    let coverage = pruned.iter().flatten().count() as f32 / n as f32;
+    follow_into_gaps(&mut pruned, &crisp);
+    let line = if enough(&pruned) {
+        interpolate(&pruned)
+    } else if enough(&chosen) {
+        interpolate(&chosen)
+    } else {
+        return None;
+    };
+    Some(Reference {
+        line,
+        cost: total,
+        coverage,
+    })
+}
+
+/// Farthest a kink may lie from the line kept after a detour was dropped to be taken in the
+/// programme's second run, mm: a chord across the dropped stretch departs from the finish
+/// line by up to ~0.25 mm on the phantoms, and a neighbour's line lies 1 mm or more away.
+const CORRIDOR_MM: f32 = 0.5;
+
+/// Per section, the crisp kinks of `form` and each one's reward (negative: the programme
+/// minimises), or `None` when no section has one.
+#[allow(clippy::type_complexity)]
+fn crisp_kinks(
+    candidates: &[Candidate],
+    settings: &Settings,
+    form: Form,
+) -> Option<(Vec<Vec<[f32; 2]>>, Vec<Vec<f32>>)> {
     let crisp: Vec<Vec<([f32; 2], f32)>> = candidates
         .iter()
         .map(|c| {
@@ -311,26 +368,27 @@ fn reference_from_kinks(
         .flatten()
         .map(|p| p.0[1])
         .min_by(f32::total_cmp)?;
-    let rewards: Vec<Vec<f32>> = crisp
+    // Toward the root for a crease, toward the crown for a junction (the gingival crest's
+    // and the sulcus' corners lie beyond it).
+    let rewards = crisp
         .iter()
         .map(|ks| {
             ks.iter()
-                .map(|(at, deg)| {
-                    // Toward the root for a crease, toward the crown for a junction (the
-                    // gingival crest's and the sulcus' corners lie beyond it).
-                    let toward = match form {
-                        Form::Crease => at[1] - low,
-                        Form::Junction => at[1] - low,
-                    };
-                    KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * toward
-                })
+                .map(|(at, deg)| KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * (at[1] - low))
                 .collect()
         })
         .collect();
-    let crisp: Vec<Vec<[f32; 2]>> = crisp
+    let points = crisp
         .into_iter()
         .map(|ks| ks.into_iter().map(|k| k.0).collect())
         .collect();
+    Some((points, rewards))
+}
+
+/// The dynamic programme round the tooth: per section one of its kinks or none, and the
+/// total cost.
+fn programme(crisp: &[Vec<[f32; 2]>], rewards: &[Vec<f32>]) -> (Vec<Option<[f32; 2]>>, f32) {
+    let n = crisp.len();
     let step = |a: Option<[f32; 2]>, b: Option<[f32; 2]>| match (a, b) {
         (Some(a), Some(b)) => (4.0 * (dist(a, b) - STEP_FREE_MM).max(0.0)).min(8.0),
         (None, None) => 0.0,
@@ -394,25 +452,7 @@ fn reference_from_kinks(
         chosen[pick.0 - n] = states(pick.0)[pick.1];
         pick = back[pick.0][pick.1];
     }
-    let enough = |c: &[Option<[f32; 2]>]| c.iter().flatten().count() * 4 >= n;
-    let mut pruned = chosen.clone();
-    prune_detours(&mut pruned);
-    // Pruning may leave too little from an axis far off the tooth's centre; the rough line
-    // still shows where the centre is.
-    let coverage = pruned.iter().flatten().count() as f32 / n as f32;
-    follow_into_gaps(&mut pruned, &crisp);
-    let line = if enough(&pruned) {
-        interpolate(&pruned)
-    } else if enough(&chosen) {
-        interpolate(&chosen)
-    } else {
-        return None;
-    };
-    Some(Reference {
-        line,
-        cost: total,
-        coverage,
-    })
+    (chosen, total)
 }
 
 /// Largest change of the line between neighbouring sections when following it into a gap, mm.
