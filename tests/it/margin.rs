@@ -94,6 +94,24 @@ fn equigingival_lines_beside_neighbouring_crowns_are_traced_on_target() {
     assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
 }
 
+/// Two prepared neighbours (seed 2704, 46 and 47): along the stretch where their lines run
+/// side by side, the programme took 46's sharper line for 47's; the detour was dropped and
+/// the stretch crossed as a chord 0.2-0.37 mm off 47's line, which read as a 2.7 mm blur, a
+/// critical finding on a flaw-free preparation.
+#[test]
+fn a_prepared_neighbours_line_does_not_blur_a_clean_line() {
+    let p = prepared_at(2704, 400_000);
+    let report = analyze(&p, &case_for(&p, false));
+    assert_lines_on_target(&p, &report);
+    let critical: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .map(|f| &f.message)
+        .collect();
+    assert!(critical.is_empty(), "{critical:?}");
+}
+
 /// Both preparations' lines detected within 0.1 mm mean and 0.2 mm p95 of the truth.
 fn assert_lines_on_target(p: &Phantom, report: &Report) {
     assert_eq!(report.margin_lines.len(), 2, "{:?}", report.runs);
