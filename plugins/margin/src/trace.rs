@@ -7,7 +7,10 @@
 //!    preferred, detours onto other creases pruned; where no crisp candidate exists, the line
 //!    is interpolated from both sides (or taken from the case file's line when one was
 //!    given). A crease running round most of the tooth is the line; otherwise the better of
-//!    crease and junction ([`Form`]).
+//!    crease and junction ([`Form`]), except that a junction lying just below the crease
+//!    round most of the tooth is the exposed root's foot on the gingiva, and the crease is
+//!    then followed through its softer kinks above that foot. A detour dropped from the
+//!    line leaves its stretch to a second run through the kinks near the line kept.
 //! 3. Each section is then judged against the reference: captured (a crisp kink on the
 //!    line), hole (missing surface within the band), tissue (surface lying over the line, a
 //!    notch inside the kink, or a kink the surface inside rises to: the outer edge of a hump
@@ -293,9 +296,10 @@ fn reference_from_kinks(
     candidates: &[Candidate],
     settings: &Settings,
     form: Form,
+    guide: Option<&Guide>,
 ) -> Option<Reference> {
     let n = candidates.len();
-    let (crisp, rewards) = crisp_kinks(candidates, settings, form)?;
+    let (crisp, rewards) = crisp_kinks(candidates, settings, form, guide)?;
     let (chosen, total) = programme(&crisp, &rewards);
     let enough = |c: &[Option<[f32; 2]>]| c.iter().flatten().count() * 4 >= n;
     let mut pruned = chosen.clone();
@@ -351,13 +355,17 @@ fn crisp_kinks(
     candidates: &[Candidate],
     settings: &Settings,
     form: Form,
+    guide: Option<&Guide>,
 ) -> Option<(Vec<Vec<[f32; 2]>>, Vec<Vec<f32>>)> {
+    let base = guide.map_or(KINK_BASE, |_| 0.0);
     let crisp: Vec<Vec<([f32; 2], f32)>> = candidates
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             c.of(form)
                 .iter()
                 .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
+                .filter(|k| guide.is_none_or(|g| above_foot(k.at, g[i])))
                 .filter(|k| form == Form::Crease || k.outer_descent_deg <= JUNCTION_MAX_DESCENT_DEG)
                 .map(|k| (k.at, k.fitted_deg))
                 .collect()
@@ -374,7 +382,7 @@ fn crisp_kinks(
         .iter()
         .map(|ks| {
             ks.iter()
-                .map(|(at, deg)| KINK_BASE - (deg / 30.0).min(2.5) + 0.05 * (at[1] - low))
+                .map(|(at, deg)| base - (deg / 30.0).min(2.5) + 0.05 * (at[1] - low))
                 .collect()
         })
         .collect();
@@ -532,16 +540,55 @@ fn reference_of_either(
     candidates: &[Candidate],
     settings: &Settings,
 ) -> Option<(Vec<[f32; 2]>, Form)> {
-    let crease = reference_from_kinks(candidates, settings, Form::Crease);
+    let crease = reference_from_kinks(candidates, settings, Form::Crease, None);
     if let Some(c) = crease.as_ref().filter(|c| c.coverage >= CREASE_COVERAGE) {
         return Some((c.line.clone(), Form::Crease));
     }
-    let junction = reference_from_kinks(candidates, settings, Form::Junction);
+    let junction = reference_from_kinks(candidates, settings, Form::Junction, None);
+    if let (Some(c), Some(j)) = (&crease, &junction) {
+        if root_foot_share(&c.line, &j.line) >= ROOT_FOOT_SHARE {
+            let guided = reference_from_kinks(candidates, settings, Form::Crease, Some(&j.line));
+            if let Some(g) = guided {
+                return Some((g.line, Form::Crease));
+            }
+        }
+    }
     [(crease, Form::Crease), (junction, Form::Junction)]
         .into_iter()
         .filter_map(|(r, form)| r.map(|r| (r, form)))
         .min_by(|a, b| a.0.cost.total_cmp(&b.0.cost))
         .map(|(r, form)| (r.line, form))
+}
+
+/// A junction line taken for the root's foot, `(rho, z)` per section.
+type Guide = [[f32; 2]];
+
+/// `at` lies above the root's foot `foot`, no further out, within [`ROOT_FOOT_MM`].
+fn above_foot(at: [f32; 2], foot: [f32; 2]) -> bool {
+    at[1] > foot[1] && at[0] <= foot[0] + 0.1 && dist(at, foot) <= ROOT_FOOT_MM
+}
+
+/// Farthest a crease may lie above a junction for the junction to be the foot of the root
+/// below it, mm: the exposed root runs 0.35 mm out and 0.5-1.2 mm down from the line on the
+/// phantoms (0.58-0.76 mm apart, median per tooth, where the junction was taken for the line).
+const ROOT_FOOT_MM: f32 = 0.8;
+/// Share of sections with the crease that close above the junction that makes the junction
+/// the root's foot: 0.57-0.81 on the six preparations traced on the root's foot (suite,
+/// held-out, walls); 0 on the equigingival and abutted lines, where gingiva meets the line
+/// and only the crown's top edge, millimetres up, is a crease above.
+const ROOT_FOOT_SHARE: f32 = 0.5;
+
+/// Share of sections where the crease line lies above the junction line, no further out,
+/// within [`ROOT_FOOT_MM`]: the junction there is the exposed root meeting the gingiva below
+/// a finish line whose kinks read softer than that corner (a concave chamfer's last tenths
+/// of a millimetre, bridged by a scan's triangles).
+fn root_foot_share(crease: &[[f32; 2]], junction: &[[f32; 2]]) -> f32 {
+    let above = crease
+        .iter()
+        .zip(junction)
+        .filter(|(c, j)| above_foot(**c, **j))
+        .count();
+    above as f32 / crease.len().max(1) as f32
 }
 
 /// Drops detours from the chosen kinks: where the line jumps by more than `BREAK_MM`
