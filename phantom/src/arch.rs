@@ -186,6 +186,9 @@ pub struct Prep {
     /// Flaws along the finish line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flaws: Vec<crate::prep::MarginFlaw>,
+    /// A crisp occlusal-axial line angle (see [`crate::DefectMix::sharp`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sharp: bool,
 }
 
 /// FDI quadrants on the −arc-length and +arc-length sides of the midline in the canonical

@@ -64,6 +64,15 @@ pub struct DefectMix {
     /// even there as on a flat (see `refine.rs`). The triangle count stays about as asked.
     #[serde(default)]
     pub walls: u32,
+    /// Of the preparations (after the abutted ones), how many have a supragingival finish
+    /// line: 1.5–2.5 mm above the gingiva, the root exposed below it.
+    #[serde(default)]
+    pub supra: u32,
+    /// 1: the preparations' occlusal tables meet their axial walls at a crisp line angle
+    /// (walls tapered 6°, a flat table, the edge rounded over ~0.15 mm), as a flat-ended bur
+    /// leaves it, instead of the rounded shoulder of the default crown form.
+    #[serde(default)]
+    pub sharp: u32,
 }
 
 impl DefectMix {
@@ -80,7 +89,7 @@ impl DefectMix {
 
 impl DefectMix {
     /// Parses `clean`, `random`, or
-    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1,walls=1`
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1,walls=1,supra=N,sharp=1`
     /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -115,9 +124,11 @@ impl DefectMix {
                 "relief" => mix.relief = n,
                 "smears" => mix.smears = n,
                 "walls" => mix.walls = n,
+                "supra" => mix.supra = n,
+                "sharp" => mix.sharp = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief, walls)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief, walls, supra, sharp)"
                 ))
                 }
             }
@@ -144,6 +155,8 @@ impl DefectMix {
             relief: 0,
             smears: 0,
             walls: 0,
+            supra: 0,
+            sharp: 0,
         }
     }
 }

@@ -119,6 +119,7 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
     {
         t.finish = arch::Finish::Abutted;
     }
+    shape_preparations(&mut teeth, &mix);
     // Its own stream, so the rest of a seed stays where it was without pull-risk parts.
     let mut pull_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7075_6c6c);
     let pull_plan = if mix.has_pull() {
@@ -221,6 +222,22 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
     output::assemble(spec, parts)
 }
 
+/// Raises `mix.supra` of the non-abutted preparations' lines to 1.5–2.5 mm above the
+/// gingiva (the drawn 0.5–1.2 mm mapped onto that range, so no random draw is added) and
+/// gives every preparation a crisp line angle when `mix.sharp` asks for it.
+fn shape_preparations(teeth: &mut [arch::PlacedTooth], mix: &DefectMix) {
+    let preps = teeth.iter_mut().filter_map(|t| t.prep.as_mut());
+    for prep in preps
+        .filter(|p| p.finish != arch::Finish::Abutted)
+        .take(mix.supra as usize)
+    {
+        prep.margin_height = 1.5 + (prep.margin_height - 0.5) / 0.7;
+    }
+    for prep in teeth.iter_mut().filter_map(|t| t.prep.as_mut()) {
+        prep.sharp = mix.sharp > 0;
+    }
+}
+
 /// Prepares `count` premolars or molars for crowns: shoulder or chamfer, the finish line
 /// 0.5–1.2 mm above the gingival level, 0.8–1.2 mm of axial reduction; then lays `flaws`
 /// margin flaws (tissue, blur or hole, drawn in turn) on the prepared teeth, apart from
@@ -245,6 +262,7 @@ fn prepare_teeth(teeth: &mut [arch::PlacedTooth], count: u32, flaws: u32, rng: &
             margin_height: rng.random_range(0.5..1.2),
             reduction: rng.random_range(0.8..1.2),
             flaws: Vec::new(),
+            sharp: false,
         });
     }
     if prepared.is_empty() || flaws == 0 {

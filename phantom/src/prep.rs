@@ -186,7 +186,26 @@ fn clean(t: &PlacedTooth, prep: &Prep, d: f32, half: f32) -> f32 {
     }
     let top = (0.65 * t.height).max(ledge_top + 2.0);
     let x = r / inner;
+    if prep.sharp {
+        return sharp_crown(ledge_top, top, (1.0 - x) * inner * half, x);
+    }
     ledge_top + (top - ledge_top) * crate::surface::wall_profile(x, 6.0, 0.35, t.wall_ease)
+}
+
+/// Taper of a crisp preparation's axial walls from the path of insertion, degrees.
+const SHARP_TAPER_DEG: f32 = 6.0;
+/// Rise of its occlusal table's dome from edge to centre, mm.
+const SHARP_DOME: f32 = 0.3;
+/// Width over which its occlusal-axial edge is rounded, mm.
+const SHARP_EDGE_MM: f32 = 0.15;
+
+/// A crisp preparation above its ledge: walls rising at [`SHARP_TAPER_DEG`] from the
+/// ledge, `inward` mm inside the walls' foot, meet a gently domed table (`x`: 0 at the
+/// centre, 1 at the foot) at a line angle of ~80°, rounded over [`SHARP_EDGE_MM`].
+fn sharp_crown(ledge_top: f32, top: f32, inward: f32, x: f32) -> f32 {
+    let wall = ledge_top + inward / SHARP_TAPER_DEG.to_radians().tan();
+    let table = top + SHARP_DOME * (1.0 - x * x);
+    -crate::surface::smooth_max(-wall, -table, SHARP_EDGE_MM)
 }
 
 /// Width of the gingival collar abutting an [`Finish::Abutted`] line up to its crest, mm.
