@@ -136,6 +136,27 @@ fn a_soft_chamfer_is_not_traced_on_the_foot_of_the_root() {
     assert!(critical.is_empty(), "{critical:?}");
 }
 
+/// Preparations with a crisp occlusal-axial line angle (as the real C002 has): the crown's
+/// top edge turns 60-80°, sharper than any finish line, and the trace took it for the line,
+/// 3-4 mm up, calling it fully captured. Below it the line is a crease over exposed root
+/// (supragingival here, seed 9541: the gingiva's junction lies 1.5-2.5 mm further down
+/// and must not be taken either) or a junction with abutting gingiva (seed 9521).
+#[test]
+fn the_crowns_top_edge_is_not_taken_for_the_finish_line() {
+    for (seed, defects) in [
+        (9541, "preparations=2,sharp=1,supra=2"),
+        (9521, "preparations=2,sharp=1,abutted=2"),
+    ] {
+        let p = generate(&PhantomSpec {
+            seed,
+            triangles: 400_000,
+            defects: DefectMix::parse(defects).unwrap_or_else(|e| panic!("{e}")),
+            ..Default::default()
+        });
+        assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
+    }
+}
+
 /// Both preparations' lines detected within 0.1 mm mean and 0.2 mm p95 of the truth.
 fn assert_lines_on_target(p: &Phantom, report: &Report) {
     assert_eq!(report.margin_lines.len(), 2, "{:?}", report.runs);
@@ -371,13 +392,18 @@ fn finish_lines_are_traced_on_real_point_clouds_when_present() {
             .collect();
         let (mean, p95) = trace_cloud_against(&points, &truth)
             .unwrap_or_else(|| panic!("{case}: no line traced"));
-        // Measured, not yet accurate (see the margin issue's note): reported, not asserted.
+        // Measured, not yet within a crown's tolerance (see the margin issue's note).
         // C002's drawn line is where the axial wall meets the tissue (a concave junction),
-        // under an occlusal-axial line angle of 60-86 degrees that the tracer takes instead.
+        // under an occlusal-axial line angle of 60-86 degrees that the tracer took for the
+        // line (3.0 mm off) until the crown's top edge was recognised: asserted loosely, so
+        // that does not come back. C011's frame cannot be guessed from the cloud: reported.
         eprintln!(
             "{case}: {} points, detected vs true line: mean {mean:.2} mm, p95 {p95:.2} mm",
             points.len()
         );
+        if case.starts_with("C002") {
+            assert!(mean <= 0.5, "{case}: traced {mean} mm off the drawn line");
+        }
     }
 }
 

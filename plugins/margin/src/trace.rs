@@ -6,7 +6,9 @@
 //! 2. Crisp candidates that agree with their neighbours make the reference line, sharp ones
 //!    preferred, detours onto other creases pruned; where no crisp candidate exists, the line
 //!    is interpolated from both sides (or taken from the case file's line when one was
-//!    given). A crease running round most of the tooth is the line; otherwise the better of
+//!    given). A crease with only the occlusal table inside it is the crown's top edge (its
+//!    occlusal-axial line angle), and the line is searched below it. A crease running
+//!    round most of the tooth is the line; otherwise the better of
 //!    crease and junction ([`Form`]), except that a junction lying just below the crease
 //!    round most of the tooth is the exposed root's foot on the gingiva, and the crease is
 //!    then followed through its softer kinks above that foot. A detour dropped from the
@@ -357,7 +359,7 @@ fn crisp_kinks(
     form: Form,
     guide: Option<&Guide>,
 ) -> Option<(Vec<Vec<[f32; 2]>>, Vec<Vec<f32>>)> {
-    let base = guide.map_or(KINK_BASE, |_| 0.0);
+    let base = guide.map_or(KINK_BASE, Guide::base);
     let crisp: Vec<Vec<([f32; 2], f32)>> = candidates
         .iter()
         .enumerate()
@@ -365,7 +367,7 @@ fn crisp_kinks(
             c.of(form)
                 .iter()
                 .filter(|k| k.crisp(settings.min_angle_deg, settings.min_sharpness))
-                .filter(|k| guide.is_none_or(|g| above_foot(k.at, g[i])))
+                .filter(|k| guide.is_none_or(|g| g.admits(i, k.at)))
                 .filter(|k| form == Form::Crease || k.outer_descent_deg <= JUNCTION_MAX_DESCENT_DEG)
                 .map(|k| (k.at, k.fitted_deg))
                 .collect()
@@ -540,14 +542,24 @@ fn reference_of_either(
     candidates: &[Candidate],
     settings: &Settings,
 ) -> Option<(Vec<[f32; 2]>, Form)> {
-    let crease = reference_from_kinks(candidates, settings, Form::Crease, None);
+    let mut crease = reference_from_kinks(candidates, settings, Form::Crease, None);
+    // A crease with only the table inside it is the crown's top edge: the line lies below.
+    let top = crease
+        .as_ref()
+        .filter(|c| rise_inside(candidates, &c.line) < TOP_EDGE_RISE_MM)
+        .map(|c| c.line.clone());
+    let below = top.as_deref().map(Guide::Below);
+    if below.is_some() {
+        crease = reference_from_kinks(candidates, settings, Form::Crease, below.as_ref());
+    }
     if let Some(c) = crease.as_ref().filter(|c| c.coverage >= CREASE_COVERAGE) {
         return Some((c.line.clone(), Form::Crease));
     }
-    let junction = reference_from_kinks(candidates, settings, Form::Junction, None);
+    let junction = reference_from_kinks(candidates, settings, Form::Junction, below.as_ref());
     if let (Some(c), Some(j)) = (&crease, &junction) {
         if root_foot_share(&c.line, &j.line) >= ROOT_FOOT_SHARE {
-            let guided = reference_from_kinks(candidates, settings, Form::Crease, Some(&j.line));
+            let foot = Guide::AboveFoot(&j.line);
+            let guided = reference_from_kinks(candidates, settings, Form::Crease, Some(&foot));
             if let Some(g) = guided {
                 return Some((g.line, Form::Crease));
             }
@@ -560,13 +572,47 @@ fn reference_of_either(
         .map(|(r, form)| (r.line, form))
 }
 
-/// A junction line taken for the root's foot, `(rho, z)` per section.
-type Guide = [[f32; 2]];
+/// A line already known, `(rho, z)` per section, that confines a second run of the
+/// programme.
+enum Guide<'a> {
+    /// A junction taken for the root's foot: the finish line's kinks lie just above it,
+    /// and every crisp one there is rewarded (it may read softer than the foot's corner).
+    AboveFoot(&'a [[f32; 2]]),
+    /// The crown's top edge: the finish line lies well below it.
+    Below(&'a [[f32; 2]]),
+}
+
+impl Guide<'_> {
+    /// The kink at `at` in section `k` may make the line.
+    fn admits(&self, k: usize, at: [f32; 2]) -> bool {
+        match self {
+            Guide::AboveFoot(foot) => above_foot(at, foot[k]),
+            Guide::Below(top) => at[1] <= top[k][1] - BELOW_TOP_MM,
+        }
+    }
+
+    /// Base cost of a kink before its reward for turning (see [`KINK_BASE`]).
+    fn base(&self) -> f32 {
+        match self {
+            Guide::AboveFoot(_) => 0.0,
+            Guide::Below(_) => KINK_BASE,
+        }
+    }
+}
 
 /// `at` lies above the root's foot `foot`, no further out, within [`ROOT_FOOT_MM`].
 fn above_foot(at: [f32; 2], foot: [f32; 2]) -> bool {
     at[1] > foot[1] && at[0] <= foot[0] + 0.1 && dist(at, foot) <= ROOT_FOOT_MM
 }
+
+/// A crease whose profile rises less than this inside it (median over the sections, mm) is
+/// the crown's top edge, the occlusal-axial line angle: inside a finish line the prepared
+/// crown rises 2.0-4.3 mm (suite, held-out and walls phantoms), inside the top edge only
+/// the table's own relief does (0.17-0.32 mm on phantoms with crisp line angles).
+const TOP_EDGE_RISE_MM: f32 = 1.0;
+/// How far below the crown's top edge the finish line is searched, mm (the axial walls of a
+/// preparation stand 2 mm or more).
+const BELOW_TOP_MM: f32 = 1.0;
 
 /// Farthest a crease may lie above a junction for the junction to be the foot of the root
 /// below it, mm: the exposed root runs 0.35 mm out and 0.5-1.2 mm down from the line on the
@@ -589,6 +635,29 @@ fn root_foot_share(crease: &[[f32; 2]], junction: &[[f32; 2]]) -> f32 {
         .filter(|(c, j)| above_foot(**c, **j))
         .count();
     above as f32 / crease.len().max(1) as f32
+}
+
+/// Median over the sections of how far the profile rises inside `line` above it, mm: the
+/// whole prepared crown over a finish line, only the occlusal table's own relief over the
+/// crown's top edge (see [`TOP_EDGE_RISE_MM`]).
+fn rise_inside(candidates: &[Candidate], line: &[[f32; 2]]) -> f32 {
+    let mut rises: Vec<f32> = candidates
+        .iter()
+        .zip(line)
+        .filter_map(|(c, at)| {
+            c.profiles
+                .iter()
+                .flat_map(|p| p.points.iter())
+                .filter(|q| q[0] < at[0] - 0.2)
+                .map(|q| q[1] - at[1])
+                .max_by(f32::total_cmp)
+        })
+        .collect();
+    if rises.is_empty() {
+        return 0.0;
+    }
+    rises.sort_by(f32::total_cmp);
+    rises[rises.len() / 2]
 }
 
 /// Drops detours from the chosen kinks: where the line jumps by more than `BREAK_MM`
