@@ -106,7 +106,11 @@ pub trait Sections: Sized {
 
 /// The mesh around one tooth, in its cylindrical frame, with its triangles bucketed by the
 /// angles they span so a section visits only the triangles it can cut.
-pub struct Neighbourhood {
+pub struct Neighbourhood<'a> {
+    /// The scan's vertex positions and triangles, to cut again around a new frame.
+    scan: (&'a [[f32; 3]], &'a [[u32; 3]]),
+    /// The frame the triangles were gathered around, their radius and height range.
+    gathered: (ToothFrame, f32, (f32, f32)),
     /// Local `(x, y, z)` per kept vertex.
     local: Vec<[f32; 3]>,
     /// The scan's vertex index per kept vertex.
@@ -122,18 +126,20 @@ pub struct Neighbourhood {
 /// Angular buckets (0.5° each).
 const BUCKETS: usize = 720;
 
-impl Neighbourhood {
+impl<'a> Neighbourhood<'a> {
     /// The triangles with every vertex within `radius` of the axis and within `[below,
     /// above]` along it.
     pub fn new(
         frame: &ToothFrame,
-        positions: &[[f32; 3]],
-        triangles: &[[u32; 3]],
+        positions: &'a [[f32; 3]],
+        triangles: &'a [[u32; 3]],
         radius: f32,
         (below, above): (f32, f32),
     ) -> Self {
         const OUTSIDE: u32 = u32::MAX;
         let mut hood = Self {
+            scan: (positions, triangles),
+            gathered: (*frame, radius, (below, above)),
             local: Vec::new(),
             global: Vec::new(),
             triangles: Vec::new(),
@@ -297,13 +303,26 @@ fn chains(
     out
 }
 
-impl Sections for Neighbourhood {
+/// How far a new frame's axis may lie from the one the triangles were gathered around
+/// before they are gathered again, mm: the line lies 3-6 mm from the axis and the radius
+/// gathered reaches 3 mm past a crown's half width, so beyond this the far side's gingiva
+/// (where an abutted line's junction lies) would be cut off.
+const REGATHER_MM: f32 = 1.0;
+
+impl Sections for Neighbourhood<'_> {
     fn section(&self, theta: f32) -> Vec<Chain> {
         self.cut(theta)
     }
 
     fn recentred(&self, old: &ToothFrame, new: &ToothFrame) -> Self {
+        let (at, radius, range) = self.gathered;
+        let shift = at.local(new.center);
+        if shift[0].hypot(shift[1]) > REGATHER_MM {
+            return Self::new(new, self.scan.0, self.scan.1, radius, range);
+        }
         let mut hood = Self {
+            scan: self.scan,
+            gathered: self.gathered,
             local: self
                 .local
                 .iter()
@@ -323,7 +342,7 @@ impl Sections for Neighbourhood {
     }
 }
 
-impl Neighbourhood {
+impl Neighbourhood<'_> {
     /// The scan's indices of the vertices it holds.
     pub fn vertices(&self) -> impl Iterator<Item = u32> + '_ {
         self.global.iter().copied()
