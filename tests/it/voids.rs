@@ -125,3 +125,60 @@ fn the_rim_of_a_double_sheet_is_not_a_cut_off_crown() {
 fn the_bumps_of_fine_relief_are_not_bubbles() {
     crate::support::assert_no_false_alarm("imprint_plugin_voids", 300000, 9304, "relief=1");
 }
+
+/// A terminal molar cut in half by the scan's edge (the mesh cropped through its centre,
+/// across the arch), on a scan that came with its labels: the edge running over the crown
+/// is reported as a hole on that tooth. (An edge running only over gingiva 3-5 mm below
+/// the crown's top, onto which a map can spill a crown's label, is not a cut crown.)
+#[test]
+fn a_molar_cut_off_by_the_scans_edge_is_reported() {
+    let phantom = generate(&PhantomSpec {
+        seed: 3,
+        triangles: 120_000,
+        defects: imprint_phantom::DefectMix::parse("clean").unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    let mut scan = phantom.scan;
+    let labels = scan.labels.clone().expect("phantoms carry labels");
+    let last = labels.iter().copied().max().expect("teeth");
+    let centroid = |fdi: u8| {
+        let of: Vec<[f32; 3]> = (0..labels.len())
+            .filter(|&v| labels[v] == fdi)
+            .map(|v| scan.positions[v])
+            .collect();
+        let n = of.len().max(1) as f32;
+        std::array::from_fn::<f32, 3, _>(|k| of.iter().map(|p| p[k]).sum::<f32>() / n)
+    };
+    let (c, m) = (centroid(last), centroid(last - 1));
+    let d: [f32; 3] = std::array::from_fn(|k| c[k] - m[k]);
+    let beyond = |p: [f32; 3]| (0..3).map(|k| (p[k] - c[k]) * d[k]).sum::<f32>() > 0.0;
+    let positions = scan.positions.clone();
+    scan.triangles
+        .retain(|t| t.iter().all(|&v| !beyond(positions[v as usize])));
+    let report = with_voids(|loaded| report_for(&[(scan, String::new())], None, loaded, 2));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.tooth == Some(last) && f.message.starts_with("Scan edge runs across")),
+        "{last}: {:?}",
+        report
+            .findings
+            .iter()
+            .map(|f| &f.message)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The tooth map can spill a last molar's label onto the gingiva behind it, out to the
+/// scan's edge (seed 544 with crisp preparations: 38's region 16 mm wide); that edge runs
+/// 4.8 mm below the crown's top and is not a cut crown.
+#[test]
+fn an_edge_behind_the_last_molar_is_not_a_cut_crown() {
+    crate::support::assert_no_false_alarm(
+        "imprint_plugin_voids",
+        400000,
+        544,
+        "preparations=2,sharp=1,abutted=2",
+    );
+}
