@@ -186,11 +186,11 @@ fn check_tooth(
         return (vec![with_tooth(f, prep.tooth)], None);
     };
     let min_segment = ctx.param_f64("min_segment_mm").unwrap_or(0.5) as f32;
-    let where_ = Orientation {
+    let where_ = Orientation::of_line(scan, &traced.stations).unwrap_or(Orientation {
         scan,
         arch_s,
         half_width: width / 2.0,
-    };
+    });
     let along = Along::new(&traced.stations);
     let uncaptured = stretches(&along, min_segment);
     let line = margin_line(prep.tooth, &along, &uncaptured, snapped.map(|(_, o)| o));
@@ -507,7 +507,26 @@ struct Orientation<'a, 'i, 's> {
     half_width: f32,
 }
 
-impl Orientation<'_, '_, '_> {
+impl<'a, 'i, 's> Orientation<'a, 'i, 's> {
+    /// Centred on the traced line's own extent along the arch (the tooth map's instance of a
+    /// prepared tooth can reach past the crown onto the gingiva behind it, and then a distal
+    /// stretch read as mesial); `None` without arch coordinates.
+    fn of_line(scan: &'a ScanRef<'i, 's>, stations: &[trace::Station]) -> Option<Self> {
+        let s: Vec<f32> = stations
+            .iter()
+            .filter_map(|st| st.vertex)
+            .filter_map(|v| scan.arch_coords(v as usize))
+            .map(|c| c[0])
+            .collect();
+        let lo = s.iter().copied().min_by(f32::total_cmp)?;
+        let hi = s.iter().copied().max_by(f32::total_cmp)?;
+        Some(Self {
+            scan,
+            arch_s: 0.5 * (lo + hi),
+            half_width: 0.5 * (hi - lo),
+        })
+    }
+
     fn words(&self, vertex: Option<u32>) -> &'static str {
         let Some([s, t, _]) = vertex.and_then(|v| self.scan.arch_coords(v as usize)) else {
             return "";
