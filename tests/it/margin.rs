@@ -40,6 +40,16 @@ fn prepared_at(seed: u64, triangles: usize) -> Phantom {
     })
 }
 
+/// A phantom of 400k triangles (intraoral-scanner resolution) with `defects`.
+fn prepared_with(seed: u64, defects: &str) -> Phantom {
+    generate(&PhantomSpec {
+        seed,
+        triangles: 400_000,
+        defects: DefectMix::parse(defects).unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    })
+}
+
 fn case_for(p: &Phantom, with_lines: bool) -> serde_json::Value {
     let teeth: Vec<serde_json::Value> = p
         .truth
@@ -85,12 +95,7 @@ fn finish_lines_are_traced_within_a_tenth_of_a_millimetre() {
 /// mm out (mean 0.26 and 0.35 mm, p95 1.1 mm).
 #[test]
 fn equigingival_lines_beside_neighbouring_crowns_are_traced_on_target() {
-    let p = generate(&PhantomSpec {
-        seed: 501,
-        triangles: 400_000,
-        defects: DefectMix::parse("preparations=2,abutted=2").unwrap_or_else(|e| panic!("{e}")),
-        ..Default::default()
-    });
+    let p = prepared_with(501, "preparations=2,abutted=2");
     assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
 }
 
@@ -135,12 +140,7 @@ fn the_crowns_top_edge_is_not_taken_for_the_finish_line() {
         (9541, "preparations=2,sharp=1,supra=2"),
         (9521, "preparations=2,sharp=1,abutted=2"),
     ] {
-        let p = generate(&PhantomSpec {
-            seed,
-            triangles: 400_000,
-            defects: DefectMix::parse(defects).unwrap_or_else(|e| panic!("{e}")),
-            ..Default::default()
-        });
+        let p = prepared_with(seed, defects);
         assert_lines_on_target(&p, &analyze(&p, &case_for(&p, false)));
     }
 }
@@ -151,12 +151,7 @@ fn the_crowns_top_edge_is_not_taken_for_the_finish_line() {
 /// a gap (critical). The triangles are now gathered again around a frame that moved.
 #[test]
 fn sections_reach_the_gingiva_after_the_axis_moves() {
-    let p = generate(&PhantomSpec {
-        seed: 544,
-        triangles: 400_000,
-        defects: DefectMix::parse("preparations=2,abutted=2").unwrap_or_else(|e| panic!("{e}")),
-        ..Default::default()
-    });
+    let p = prepared_with(544, "preparations=2,abutted=2");
     let report = analyze(&p, &case_for(&p, false));
     assert_lines_on_target(&p, &report);
     assert_no_critical(&report);
