@@ -115,3 +115,16 @@ pub fn ordered_sum<T: Copy + Send + Sync>(
         .collect();
     parts.into_iter().fold(zero, &add)
 }
+
+/// The top tenth's lowest value of `values` (the element at rank `len × 9 / 10`, reordering
+/// `values`): how high a crown stands, robust to its few highest vertices; `None` when empty.
+///
+/// ```
+/// let mut v: Vec<f32> = (0..10).map(|i| i as f32).collect();
+/// assert_eq!(imprint_core::util::top_tenth(&mut v), Some(9.0));
+/// assert_eq!(imprint_core::util::top_tenth(&mut []), None);
+/// ```
+pub fn top_tenth(values: &mut [f32]) -> Option<f32> {
+    let k = (values.len() * 9 / 10).min(values.len().checked_sub(1)?);
+    Some(*values.select_nth_unstable_by(k, f32::total_cmp).1)
+}

@@ -604,18 +604,16 @@ fn drop_low_ends(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<Str
             .filter(|(l, _)| **l == last)
             .map(|(_, h)| *h)
             .collect();
-        if heights.is_empty() {
+        let Some(top) = crate::util::top_tenth(&mut heights) else {
             continue;
-        }
-        let k = (heights.len() * 9 / 10).min(heights.len() - 1);
-        let (_, top, _) = heights.select_nth_unstable_by(k, f32::total_cmp);
-        if *top >= LOWEST_CROWN_TOP {
+        };
+        if top >= LOWEST_CROWN_TOP {
             continue;
         }
         fdi.iter_mut().filter(|l| **l == last).for_each(|l| *l = 0);
         notes.push(format!(
             "the last 'tooth' of quadrant {q} ({last}) stands no higher than the gingiva ({:.1} mm below the occlusal plane): taken as gingiva",
-            -*top
+            -top
         ));
     }
 }

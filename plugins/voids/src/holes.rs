@@ -51,10 +51,9 @@ fn hole(scan: &ScanRef<'_, '_>, policy: &Policy, l: &BoundaryLoop) -> Finding {
 
 /// The trim boundary running across a tooth for at least 2 mm, at its crown's height: part
 /// of a crown is missing from the scan (a terminal molar cut off, a margin outside the
-/// scanned area). The rim of a
-/// separate piece smaller than [`FRAGMENT_MM`] is not the scan's edge: it is a second sheet
-/// lying over the surface (the drag analyzer reports it as a double surface) or a loose
-/// fragment, and the crown under it is in the scan.
+/// scanned area). The rim of a separate piece smaller than [`FRAGMENT_MM`] is not the scan's
+/// edge: it is a second sheet lying over the surface (the drag analyzer reports it as a
+/// double surface) or a loose fragment, and the crown under it is in the scan.
 fn trim_cut(scan: &ScanRef<'_, '_>, policy: &Policy, l: &BoundaryLoop) -> Option<Finding> {
     let teeth = scan.tooth_of_vertex();
     if teeth.is_empty() || is_fragment(l) {
@@ -137,12 +136,7 @@ fn crosses_crown(scan: &ScanRef<'_, '_>, teeth: &[u8], tooth: u8, vertices: &[u3
         .filter(|&v| teeth[v] == tooth)
         .filter_map(h)
         .collect();
-    if crown.is_empty() {
-        return true;
-    }
-    let k = (crown.len() * 9 / 10).min(crown.len() - 1);
-    let (_, top, _) = crown.select_nth_unstable_by(k, f32::total_cmp);
-    edge >= *top - BELOW_CROWN_TOP_MM
+    imprint_core::util::top_tenth(&mut crown).is_none_or(|top| edge >= top - BELOW_CROWN_TOP_MM)
 }
 
 /// A separate piece (not the scan's largest) whose rim spans less than this is a fragment
