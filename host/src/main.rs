@@ -639,6 +639,14 @@ fn run_eval_suite(
         );
     } else {
         print!("{}", total.to_text());
+        let weak: Vec<String> = each
+            .iter()
+            .filter(|(_, _, s)| s.tooth_map.as_ref().is_some_and(|m| m.fdi_accuracy < 0.95))
+            .map(|(_, seed, _)| seed.to_string())
+            .collect();
+        if !weak.is_empty() {
+            println!("tooth map under 95% FDI on seeds {}", weak.join(", "));
+        }
         println!(
             "analyzers: {}; {:.1} s",
             loaded

@@ -25,7 +25,7 @@ pub fn run_suite(
     let mut maps = Vec::new();
     for (group, phantom_spec) in spec.phantoms() {
         let phantom = generate(&phantom_spec);
-        maps.push(score_tooth_map(&phantom, phantom_spec.scanned));
+        let map = score_tooth_map(&phantom, phantom_spec.scanned);
         let case = case_for(&phantom.truth, phantom_spec.scanned);
         let mut scan = phantom.scan;
         if !spec.labels {
@@ -47,11 +47,13 @@ pub fn run_suite(
             .into_iter()
             .filter(|l| l.scan == 0)
             .collect();
-        let s = score(&phantom.truth, &findings, decision).with_margins(
+        let mut s = score(&phantom.truth, &findings, decision).with_margins(
             &phantom.truth,
             &findings,
             &lines,
         );
+        s.tooth_map = Some(map.clone());
+        maps.push(map);
         scores.push((group, phantom_spec.seed, s));
     }
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();

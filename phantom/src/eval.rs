@@ -144,6 +144,9 @@ pub struct Score {
     /// [`crate::marginscore`]); set by [`Score::with_margins`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub margins: Vec<crate::marginscore::PreparationScore>,
+    /// The tooth map estimated with the labels withheld, against the truth (suite runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tooth_map: Option<crate::mapscore::MapScore>,
 }
 
 fn name(kind: FindingKind) -> String {
@@ -314,6 +317,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         expected_decision: truth.decision,
         decision,
         margins: Vec::new(),
+        tooth_map: None,
     }
 }
 

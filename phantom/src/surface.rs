@@ -166,8 +166,18 @@ pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
         return Sample { z: g, fdi: 0 };
     }
     let z = smooth_max(g, best.0, 0.15);
-    // The crown owns the point once it stands clear of the gingival crease.
-    let fdi = if best.0 > g + 0.05 { best.1 } else { 0 };
+    // The crown owns the point once it stands clear of the gingival crease; outside an
+    // abutted finish line the surface is the gingival collar raised against the line, not
+    // the tooth.
+    let collar = teeth
+        .iter()
+        .find(|x| x.fdi == best.1)
+        .is_some_and(|x| on_collar(x, s, t));
+    let fdi = if best.0 > g + 0.05 && !collar {
+        best.1
+    } else {
+        0
+    };
     Sample { z, fdi }
 }
 
@@ -190,6 +200,16 @@ pub fn detail_weight(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> f32 
         Some((h, false)) => ((h - g) / 0.4).clamp(0.0, 1.0),
         _ => 0.0,
     }
+}
+
+/// The point lies outside `tooth`'s [`Finish::Abutted`](crate::arch::Finish::Abutted)
+/// finish line: on the gingival collar that abuts it.
+fn on_collar(tooth: &PlacedTooth, s: f32, t: f32) -> bool {
+    tooth
+        .prep
+        .as_ref()
+        .is_some_and(|p| p.finish == crate::arch::Finish::Abutted)
+        && crate::prep::outside(tooth, s - tooth.s, t).is_some_and(|d| d > 0.0)
 }
 
 /// The point lies outside `tooth`'s finish line but nearer another preparation's: the

@@ -427,6 +427,64 @@ fn prepared_teeth_carry_their_true_margin_on_the_surface() {
     }
 }
 
+/// The gingival collar raised against an abutted (equigingival) finish line is gingiva in
+/// the truth, not the prepared tooth: a map scored against it is not asked to call gingiva
+/// a crown. Just inside any line the surface is the tooth's.
+#[test]
+fn an_abutted_lines_collar_is_gingiva_in_the_truth() {
+    let p = generate(&PhantomSpec {
+        triangles: 200_000,
+        ..spec(4, "preparations=2,abutted=1")
+    });
+    let labels = p.scan.labels.as_ref().expect("labels");
+    let up = p.truth.occlusal;
+    let flat = |q: [f32; 3], c: [f32; 3]| {
+        let d: [f32; 3] = std::array::from_fn(|k| q[k] - c[k]);
+        let h = (0..3).map(|k| d[k] * up[k]).sum::<f32>();
+        (0..3)
+            .map(|k| (d[k] - h * up[k]).powi(2))
+            .sum::<f32>()
+            .sqrt()
+    };
+    for prep in &p.truth.preparations {
+        let n = prep.margin.len() as f32;
+        let c: [f32; 3] =
+            std::array::from_fn(|k| prep.margin.iter().map(|m| m[k]).sum::<f32>() / n);
+        let (mut inside, mut outside) = ((0, 0), (0, 0));
+        for (v, q) in p.scan.positions.iter().enumerate() {
+            let Some(m) = prep
+                .margin
+                .iter()
+                .min_by(|a, b| dist(**a, *q).total_cmp(&dist(**b, *q)))
+            else {
+                continue;
+            };
+            if dist(*m, *q) > 1.5 {
+                continue;
+            }
+            let own = usize::from(labels[v] == prep.tooth);
+            let beyond = flat(*q, c) - flat(*m, c);
+            if beyond < -0.3 {
+                inside = (inside.0 + own, inside.1 + 1);
+            } else if beyond > 0.3 {
+                outside = (outside.0 + own, outside.1 + 1);
+            }
+        }
+        assert!(
+            inside.0 * 10 >= inside.1 * 9,
+            "tooth {}: inside {inside:?}",
+            prep.tooth
+        );
+        if prep.finish == imprint_phantom::arch::Finish::Abutted {
+            assert!(
+                outside.1 > 100 && outside.0 * 10 <= outside.1,
+                "tooth {}: collar {outside:?}",
+                prep.tooth
+            );
+        }
+    }
+}
+
 #[test]
 fn drag_marks_are_parallel_grooves_with_their_direction() {
     let mut sets = 0;
