@@ -146,7 +146,7 @@ pub struct Sample {
 /// Samples the surface at `(s, t)`.
 pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
     let g = gingiva(teeth, band, s, t);
-    let mut best = (f32::NEG_INFINITY, 0u8);
+    let mut best: Option<(f32, &PlacedTooth)> = None;
     let near = || {
         teeth
             .iter()
@@ -157,24 +157,20 @@ pub fn sample(teeth: &[PlacedTooth], band: &Band, s: f32, t: f32) -> Sample {
             continue;
         }
         if let Some(h) = crown(tooth, s - tooth.s, t) {
-            if h > best.0 {
-                best = (h, tooth.fdi);
+            if best.is_none_or(|b| h > b.0) {
+                best = Some((h, tooth));
             }
         }
     }
-    if best.0 == f32::NEG_INFINITY {
+    let Some((h, tooth)) = best else {
         return Sample { z: g, fdi: 0 };
-    }
-    let z = smooth_max(g, best.0, 0.15);
+    };
+    let z = smooth_max(g, h, 0.15);
     // The crown owns the point once it stands clear of the gingival crease; outside an
     // abutted finish line the surface is the gingival collar raised against the line, not
     // the tooth.
-    let collar = teeth
-        .iter()
-        .find(|x| x.fdi == best.1)
-        .is_some_and(|x| on_collar(x, s, t));
-    let fdi = if best.0 > g + 0.05 && !collar {
-        best.1
+    let fdi = if h > g + 0.05 && !on_collar(tooth, s, t) {
+        tooth.fdi
     } else {
         0
     };

@@ -452,6 +452,9 @@ fn an_abutted_lines_collar_is_gingiva_in_the_truth() {
             std::array::from_fn(|k| prep.margin.iter().map(|m| m[k]).sum::<f32>() / n);
         let (mut inside, mut outside) = ((0, 0), (0, 0));
         for (v, q) in p.scan.positions.iter().enumerate() {
+            if dist(*q, c) > 10.0 {
+                continue;
+            }
             let Some(m) = prep
                 .margin
                 .iter()
