@@ -641,7 +641,7 @@ fn run_eval_suite(
         print!("{}", total.to_text());
         let weak: Vec<String> = each
             .iter()
-            .filter(|(_, _, s)| s.tooth_map.as_ref().is_some_and(|m| m.fdi_accuracy < 0.95))
+            .filter(|(_, _, s)| s.tooth_map.as_ref().is_some_and(|m| m.below_target()))
             .map(|(_, seed, _)| seed.to_string())
             .collect();
         if !weak.is_empty() {

@@ -22,7 +22,6 @@ pub fn run_suite(
     threads: usize,
 ) -> (Vec<(String, u64, Score)>, SuiteScore) {
     let mut scores = Vec::new();
-    let mut maps = Vec::new();
     for (group, phantom_spec) in spec.phantoms() {
         let phantom = generate(&phantom_spec);
         let map = score_tooth_map(&phantom, phantom_spec.scanned);
@@ -52,8 +51,7 @@ pub fn run_suite(
             &findings,
             &lines,
         );
-        s.tooth_map = Some(map.clone());
-        maps.push(map);
+        s.tooth_map = Some(map);
         scores.push((group, phantom_spec.seed, s));
     }
     let all: Vec<Score> = scores.iter().map(|s| s.2.clone()).collect();
@@ -77,6 +75,7 @@ pub fn run_suite(
                 .insert(group.name.clone(), BiteSuiteScore::of(&mine));
         }
     }
+    let maps: Vec<MapScore> = all.iter().filter_map(|s| s.tooth_map.clone()).collect();
     total.tooth_map = (!maps.is_empty()).then(|| MapSuiteScore::of(&maps));
     total.margins_by_group = margins_by_group(scores.iter().map(|(g, _, s)| (g.as_str(), s)));
     (scores, total)

@@ -35,6 +35,13 @@ pub struct MapScore {
     pub region_agreement: Option<f64>,
 }
 
+impl MapScore {
+    /// Under the 95 % of tooth vertices given their true FDI number.
+    pub fn below_target(&self) -> bool {
+        self.fdi_accuracy < 0.95
+    }
+}
+
 /// Scores `map` of a phantom scan (`positions`, unit vertex `normals`) against its truth and
 /// true per-vertex labels.
 pub fn score_map(
@@ -206,7 +213,7 @@ impl MapSuiteScore {
                     .map(|s| s.tooth_vertices)
                     .sum::<usize>()
                     .max(1) as f64,
-            scans_below_95: scores.iter().filter(|s| s.fdi_accuracy < 0.95).count(),
+            scans_below_95: scores.iter().filter(|s| s.below_target()).count(),
             tooth_iou_mean: scores.iter().map(|s| s.tooth_iou).sum::<f64>() / n,
             missing_true: scores.iter().map(|s| s.missing_true.len()).sum(),
             missing_found: scores.iter().map(found).sum(),
