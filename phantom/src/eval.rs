@@ -6,7 +6,8 @@
 //! ([`FindingKind::group`]; a smear only a smear) when its centre lies within
 //! `max(1 mm, true radius)` of the true centre; pull risk, which belongs to a whole tooth, matches on the tooth (or within 4 mm of
 //! the crown's centre). Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
-//! (`resolvable: false`: under ~3 edge lengths across or shallower than ~4× the noise; a
+//! (`resolvable: false`: under ~3 edge lengths across, a pit's or nodule's counted in the
+//! edges where it lies, or shallower than ~4× the noise; a
 //! smear whose wiped detail is under 3× the noise, as it is judged over an area) counts
 //! neither as missed nor, when something matches it, as a false alarm: it is set aside.
 

@@ -85,6 +85,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
     let labels: Vec<u8> = order.iter().map(|&v| mesh.labels[v as usize]).collect();
     let triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
     let mean_edge = mean_edge(&positions, &triangles);
+    let edge_at = EdgeLengths::new(&positions, &triangles);
     let defects = placed
         .into_iter()
         .map(|p| {
@@ -117,10 +118,19 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 || d.depth_mm >= noise_multiple * noise_um / 1000.0;
             // A spike is one vertex: only its height against the noise decides.
             // A drag mark is resolved when its channel is 2 edges wide.
+            // The edge length that counts is the mesh's where the defect lies (a steep wall
+            // sampled from the occlusal grid has edges up to three times the mean), never
+            // finer than the mean.
+            let edge = match d.kind {
+                FindingKind::Void | FindingKind::Nodule => {
+                    edge_at.around(&d.vertices).max(mean_edge)
+                }
+                _ => mean_edge,
+            };
             let wide_enough = match (d.kind, d.width_mm) {
                 (FindingKind::Spike, _) => true,
-                (_, Some(w)) => w >= 2.0 * mean_edge,
-                _ => d.size_mm >= 3.0 * mean_edge,
+                (_, Some(w)) => w >= 2.0 * edge,
+                _ => d.size_mm >= 3.0 * edge,
             };
             d.resolvable = wide_enough && deep_enough;
             d.cause = cause(spec.scanned, d.kind);
@@ -179,6 +189,47 @@ fn cause(scanned: Scanned, kind: FindingKind) -> Option<String> {
         _ => return None,
     };
     Some(text.into())
+}
+
+/// Each vertex's incident edge lengths, summed and counted, for the edge length around a
+/// defect.
+struct EdgeLengths {
+    sum: Vec<f32>,
+    count: Vec<u32>,
+}
+
+impl EdgeLengths {
+    fn new(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Self {
+        let mut sum = vec![0.0f32; positions.len()];
+        let mut count = vec![0u32; positions.len()];
+        for t in triangles {
+            for k in 0..3 {
+                let (a, b) = (t[k] as usize, t[(k + 1) % 3] as usize);
+                let length = (0..3)
+                    .map(|i| (positions[a][i] - positions[b][i]).powi(2))
+                    .sum::<f32>()
+                    .sqrt();
+                for v in [a, b] {
+                    sum[v] += length;
+                    count[v] += 1;
+                }
+            }
+        }
+        Self { sum, count }
+    }
+
+    /// The mean length of the edges at `vertices`; infinite when the defect moved no vertex
+    /// (the mesh does not show it at all).
+    fn around(&self, vertices: &[u32]) -> f32 {
+        let (sum, n) = vertices.iter().fold((0.0f32, 0u32), |(s, n), &v| {
+            (s + self.sum[v as usize], n + self.count[v as usize])
+        });
+        if n == 0 {
+            f32::INFINITY
+        } else {
+            sum / n as f32
+        }
+    }
 }
 
 fn mean_edge(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> f32 {

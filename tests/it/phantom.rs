@@ -778,3 +778,42 @@ fn even_walls_have_no_stretched_edges_and_stay_one_sheet() {
     assert_eq!(again.scan.triangles, even.scan.triangles);
     assert_eq!(again.scan.positions, even.scan.positions);
 }
+
+/// "3 edge lengths across" is counted in the edges where the bubble lies. A steep wall
+/// sampled from the phantom's occlusal grid has edges far longer than the scan's mean: a
+/// bubble there spans too few of them to show, and is set aside rather than counted as a
+/// miss. A bubble where the edges are fine stays counted.
+#[test]
+fn a_bubble_is_resolved_by_the_edges_where_it_lies() {
+    let p = generate(&PhantomSpec {
+        triangles: 120_000,
+        scanned: Scanned::Cast,
+        ..spec(3006, "voids=2,nodules=1")
+    });
+    let edge_at = |vertices: &[u32]| {
+        let set: std::collections::HashSet<u32> = vertices.iter().copied().collect();
+        let lengths: Vec<f32> = p
+            .scan
+            .triangles
+            .iter()
+            .flat_map(|t| (0..3).map(move |k| (t[k], t[(k + 1) % 3])))
+            .filter(|(a, b)| set.contains(a) || set.contains(b))
+            .map(|(a, b)| dist(p.scan.positions[a as usize], p.scan.positions[b as usize]))
+            .collect();
+        lengths.iter().sum::<f32>() / lengths.len().max(1) as f32
+    };
+    let defect = |id: &str| {
+        p.truth
+            .defects
+            .iter()
+            .find(|d| d.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let (wall, fine) = (defect("D2"), defect("D1"));
+    let mean = p.truth.mesh.mean_edge_mm;
+    assert!(wall.size_mm >= 3.0 * mean, "{} vs {mean}", wall.size_mm);
+    assert!(edge_at(&wall.vertices) * 3.0 > wall.size_mm);
+    assert!(!wall.resolvable, "{wall:?}");
+    assert!(edge_at(&fine.vertices) * 3.0 < fine.size_mm);
+    assert!(fine.resolvable, "{fine:?}");
+}
