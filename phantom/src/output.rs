@@ -84,8 +84,8 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
         .collect();
     let labels: Vec<u8> = order.iter().map(|&v| mesh.labels[v as usize]).collect();
     let triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
-    let mean_edge = mean_edge(&positions, &triangles);
     let edge_at = EdgeLengths::new(&positions, &triangles);
+    let mean_edge = edge_at.mean();
     let defects = placed
         .into_iter()
         .map(|p| {
@@ -116,17 +116,17 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
             let deep_enough = matches!(d.kind.group(), KindGroup::Margin | KindGroup::Pull)
                 || d.kind == FindingKind::Hole
                 || d.depth_mm >= noise_multiple * noise_um / 1000.0;
-            // A spike is one vertex: only its height against the noise decides.
-            // A drag mark is resolved when its channel is 2 edges wide.
-            // The edge length that counts is the mesh's where the defect lies (a steep wall
-            // sampled from the occlusal grid has edges up to three times the mean), never
-            // finer than the mean.
+            // The edge length that counts for a pit or nodule is the mesh's where it lies (a
+            // steep wall sampled from the occlusal grid has edges up to three times the
+            // mean), never finer than the mean.
             let edge = match d.kind {
                 FindingKind::Void | FindingKind::Nodule => {
                     edge_at.around(&d.vertices).max(mean_edge)
                 }
                 _ => mean_edge,
             };
+            // A spike is one vertex: only its height against the noise decides.
+            // A drag mark is resolved when its channel is 2 edges wide.
             let wide_enough = match (d.kind, d.width_mm) {
                 (FindingKind::Spike, _) => true,
                 (_, Some(w)) => w >= 2.0 * edge,
@@ -218,6 +218,14 @@ impl EdgeLengths {
         Self { sum, count }
     }
 
+    /// The mean edge length of the whole mesh (each triangle's edges counted once per
+    /// triangle, as every edge is seen from both its ends).
+    fn mean(&self) -> f32 {
+        let sum: f64 = self.sum.iter().map(|s| f64::from(*s)).sum();
+        let count: u64 = self.count.iter().map(|c| u64::from(*c)).sum();
+        (sum / count.max(1) as f64) as f32
+    }
+
     /// The mean length of the edges at `vertices`; infinite when the defect moved no vertex
     /// (the mesh does not show it at all).
     fn around(&self, vertices: &[u32]) -> f32 {
@@ -230,19 +238,6 @@ impl EdgeLengths {
             sum / n as f32
         }
     }
-}
-
-fn mean_edge(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> f32 {
-    let (sum, n) = triangles.iter().fold((0.0f64, 0usize), |(s, n), t| {
-        let e: f64 = (0..3)
-            .map(|k| {
-                let (a, b) = (positions[t[k] as usize], positions[t[(k + 1) % 3] as usize]);
-                f64::from((0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f32>().sqrt())
-            })
-            .sum();
-        (s + e, n + 3)
-    });
-    (sum / n.max(1) as f64) as f32
 }
 
 /// Writes every phantom file into `dir` (created if needed).
