@@ -309,7 +309,8 @@ fn pick_site(
     None
 }
 
-fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+/// Straight distance between two points, mm.
+pub(crate) fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
     (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
 }
 

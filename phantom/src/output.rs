@@ -205,10 +205,7 @@ impl EdgeLengths {
         for t in triangles {
             for k in 0..3 {
                 let (a, b) = (t[k] as usize, t[(k + 1) % 3] as usize);
-                let length = (0..3)
-                    .map(|i| (positions[a][i] - positions[b][i]).powi(2))
-                    .sum::<f32>()
-                    .sqrt();
+                let length = crate::defects::dist(positions[a], positions[b]);
                 for v in [a, b] {
                     sum[v] += length;
                     count[v] += 1;
