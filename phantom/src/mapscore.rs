@@ -31,6 +31,10 @@ pub struct MapScore {
     pub missing_true: Vec<u8>,
     /// Missing teeth the map reports.
     pub missing_found: Vec<u8>,
+    /// True missing teeth at an end of the arch (no present tooth beyond them): the map need
+    /// not find them, but reporting one is no false alarm.
+    #[serde(default)]
+    pub missing_at_ends: Vec<u8>,
     /// Share of vertices whose region agrees with the truth's (when the arch shape is known).
     pub region_agreement: Option<f64>,
 }
@@ -67,6 +71,13 @@ pub fn score_map(
         let est = Vector3::from(f.occlusal).cast::<f64>();
         est.dot(&true_plane).clamp(-1.0, 1.0).acos().to_degrees()
     });
+    let interior = interior_missing(truth);
+    let missing_at_ends = truth
+        .teeth
+        .iter()
+        .filter(|t| t.missing && !interior.contains(&t.fdi))
+        .map(|t| t.fdi)
+        .collect();
     MapScore {
         jaw_right: map.jaw == Some(truth.jaw),
         plane_error_deg,
@@ -74,8 +85,9 @@ pub fn score_map(
         tooth_vertices,
         right_vertices: right,
         tooth_iou: inter as f64 / union.max(1) as f64,
-        missing_true: interior_missing(truth),
+        missing_true: interior,
         missing_found: map.missing.clone(),
+        missing_at_ends,
         region_agreement: region_agreement(truth, true_labels, positions, normals, map),
     }
 }
@@ -219,7 +231,12 @@ impl MapSuiteScore {
             missing_found: scores.iter().map(found).sum(),
             missing_false: scores
                 .iter()
-                .map(|s| s.missing_found.len() - found(s))
+                .map(|s| {
+                    s.missing_found
+                        .iter()
+                        .filter(|t| !s.missing_true.contains(t) && !s.missing_at_ends.contains(t))
+                        .count()
+                })
                 .sum(),
             region_agreement_mean: (!regions.is_empty())
                 .then(|| regions.iter().sum::<f64>() / regions.len() as f64),
@@ -305,5 +322,33 @@ pub fn score_partition(labels: &[u8], classes: &[u32], min_vertices: usize) -> P
         tooth_iou: inter as f64 / union.max(1) as f64,
         instances: instances.len(),
         matched,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(missing_found: Vec<u8>) -> MapScore {
+        MapScore {
+            jaw_right: true,
+            plane_error_deg: 0.0,
+            fdi_accuracy: 1.0,
+            tooth_vertices: 1,
+            right_vertices: 1,
+            tooth_iou: 1.0,
+            missing_true: vec![15],
+            missing_found,
+            missing_at_ends: vec![37],
+            region_agreement: None,
+        }
+    }
+
+    #[test]
+    fn a_truly_missing_end_tooth_reported_is_no_false_alarm() {
+        let total = MapSuiteScore::of(&[score(vec![15, 37])]);
+        assert_eq!((total.missing_found, total.missing_false), (1, 0));
+        let total = MapSuiteScore::of(&[score(vec![36])]);
+        assert_eq!((total.missing_found, total.missing_false), (0, 1));
     }
 }

@@ -73,6 +73,25 @@ fn a_gap_of_a_tooth_width_is_a_missing_tooth() {
     }
 }
 
+/// Seed 541 at 200k triangles: the split takes the low ridge of 15's gap for a tooth. Its
+/// highest tenth stands 3.5 mm below the occlusal plane and it has 1.6 mm of relief: a
+/// saddle, not a crown. The prepared teeth of the same set stand as low but have relief.
+#[test]
+fn a_low_flat_saddle_between_teeth_is_a_gap() {
+    let p = generate(&PhantomSpec {
+        seed: 541,
+        triangles: 200_000,
+        defects: imprint_phantom::DefectMix::parse("preparations=2,sharp=1,abutted=2")
+            .ok()
+            .flatten(),
+        ..Default::default()
+    });
+    let s = map_score(&p);
+    assert_eq!(s.missing_true, vec![15]);
+    assert_eq!(s.missing_found, vec![15], "{s:?}");
+    assert!(s.fdi_accuracy >= 0.95, "{s:?}");
+}
+
 #[test]
 fn labels_that_come_with_the_scan_win() {
     let p = phantom(7, Jaw::Lower);

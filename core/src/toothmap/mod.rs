@@ -538,10 +538,11 @@ fn from_geometry(
             (true, k) => present[k as usize].fdi,
         })
         .collect();
+    let mut dropped = Vec::new();
     if crowns_only(derived) {
         snap_to_components(derived, &mut fdi);
     } else {
-        drop_low_ends(&mut fdi, &coords.h, &hints.prepared, &mut notes);
+        dropped = drop_low_teeth(&mut fdi, &coords.h, &hints.prepared, &mut notes);
     }
     if hints.jaw.is_none() && layout.jaw_margin < 4.0 {
         notes.push(format!(
@@ -569,6 +570,7 @@ fn from_geometry(
             .iter()
             .filter(|s| s.missing)
             .map(|s| s.fdi)
+            .chain(dropped)
             .collect(),
         size_scale: Some(layout.scale),
         notes,
@@ -580,42 +582,58 @@ fn from_geometry(
 /// molar at −3.1 to −3.7.
 const LOWEST_CROWN_TOP: f32 = -2.5;
 
-/// Drops the last "tooth" of a quadrant when even its highest tenth lies below
-/// [`LOWEST_CROWN_TOP`]: the gingival ridge past the last molar, which the split took for
-/// one more tooth. A tooth the case says is prepared is kept, however low.
-fn drop_low_ends(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<String>) {
-    let mut on_scan = [false; 256];
-    for &l in fdi.iter() {
-        on_scan[l as usize] = true;
+/// A crown, even a prepared stump, stands at least this far above the lowest tenth of its
+/// own vertices, mm; the ridge of a gap is a low, flat saddle (1.5–1.6 mm on the suite's one
+/// gap taken for a tooth, 2.35 mm and more on its low prepared teeth).
+const LEAST_CROWN_RELIEF: f32 = 2.0;
+
+/// Drops every "tooth" that stands no higher than the gingiva: even its highest tenth lies
+/// below [`LOWEST_CROWN_TOP`]. Past the last tooth of a quadrant that is the gingival ridge
+/// behind the last molar, which the split took for one more tooth. Between teeth a low stump
+/// may be a prepared tooth; only a flat one (less than [`LEAST_CROWN_RELIEF`] between its
+/// highest and lowest tenths) is the ridge of a gap, and the tooth is missing. Returns the
+/// numbers of those missing teeth. A tooth the case says is prepared is kept, however low.
+fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<String>) -> Vec<u8> {
+    let mut heights: Vec<Vec<f32>> = vec![Vec::new(); 256];
+    for (l, h) in fdi.iter().zip(h).filter(|(l, _)| **l != 0) {
+        heights[*l as usize].push(*h);
     }
-    let present: std::collections::BTreeSet<u8> =
-        (1..=255u8).filter(|&l| on_scan[l as usize]).collect();
-    let quadrants: std::collections::BTreeSet<u8> = present.iter().map(|t| t / 10).collect();
-    for q in quadrants {
-        let Some(&last) = present.iter().filter(|t| *t / 10 == q).max() else {
-            continue;
-        };
-        if prepared.contains(&last) {
+    // (tooth, highest tenth, lowest tenth)
+    let teeth: Vec<(u8, f32, f32)> = (1..=255u8)
+        .filter_map(|l| {
+            let values = &mut heights[l as usize];
+            values.sort_unstable_by(f32::total_cmp);
+            let n = values.len();
+            (n > 0).then(|| (l, values[(n * 9 / 10).min(n - 1)], values[n / 10]))
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for &(tooth, top, low) in &teeth {
+        if top >= LOWEST_CROWN_TOP || prepared.contains(&tooth) {
             continue;
         }
-        let mut heights: Vec<f32> = fdi
+        let last = teeth
             .iter()
-            .zip(h)
-            .filter(|(l, _)| **l == last)
-            .map(|(_, h)| *h)
-            .collect();
-        let Some(top) = crate::util::top_tenth(&mut heights) else {
-            continue;
-        };
-        if top >= LOWEST_CROWN_TOP {
+            .all(|(t, ..)| t / 10 != tooth / 10 || *t <= tooth);
+        if last {
+            notes.push(format!(
+                "the last 'tooth' of quadrant {} ({tooth}) stands no higher than the gingiva ({:.1} mm below the occlusal plane): taken as gingiva",
+                tooth / 10,
+                -top
+            ));
+        } else if top - low < LEAST_CROWN_RELIEF {
+            notes.push(format!(
+                "'tooth' {tooth} is a low, flat saddle ({:.1} mm below the occlusal plane, {:.1} mm of relief): taken as the ridge of a gap, the tooth missing",
+                -top,
+                top - low
+            ));
+            missing.push(tooth);
+        } else {
             continue;
         }
-        fdi.iter_mut().filter(|l| **l == last).for_each(|l| *l = 0);
-        notes.push(format!(
-            "the last 'tooth' of quadrant {q} ({last}) stands no higher than the gingiva ({:.1} mm below the occlusal plane): taken as gingiva",
-            -top
-        ));
+        fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
     }
+    missing
 }
 
 /// Crowns only (a segmented export): each separate piece is one crown, so it takes the
