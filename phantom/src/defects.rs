@@ -343,6 +343,8 @@ pub(crate) fn truth(
         vertices: Vec::new(),
         direction: None,
         width_mm: None,
+        path: Vec::new(),
+        merged_into: None,
         arc: None,
     }
 }

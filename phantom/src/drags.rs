@@ -8,6 +8,7 @@
 
 use crate::defects::{truth, Placed};
 use crate::surface::GridMesh;
+use crate::truth::TrueDefect;
 use imprint_core::finding::{FindingKind, Severity};
 use rand::Rng;
 
@@ -166,6 +167,7 @@ fn groove(mesh: &mut GridMesh, normals: &[[f32; 3]], mark: &Mark<'_>, id: &str) 
     );
     t.direction = Some(std::array::from_fn(|k| (p1[k] - p0[k]) / chord));
     t.width_mm = Some(mark.width);
+    t.path = mark.path.to_vec();
     t.severity = if tooth != 0 && mark.offset.abs() >= 0.1 {
         Severity::Major
     } else {
@@ -196,4 +198,119 @@ fn v3(p: [f32; 3]) -> nalgebra::Vector3<f32> {
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
     (v3(a) - v3(b)).norm()
+}
+
+/// Marks of one set whose channels run together (see [`TrueDefect::merged_into`]): each mark
+/// is compared with the stronger marks of its set (resolvable first, then the larger
+/// cross-section, depth × width); one it runs apart from ([`apart_length`]) for less than
+/// [`MIN_LENGTH`] takes it in. `resolvable` must already say whether each mark is wide and
+/// deep enough on its own.
+pub(crate) fn merge_channels(defects: &mut [TrueDefect]) {
+    let mut marks: Vec<usize> = (0..defects.len())
+        .filter(|&i| defects[i].kind == FindingKind::DragMark && !defects[i].path.is_empty())
+        .collect();
+    let strength = |d: &TrueDefect| d.depth_mm * d.width_mm.unwrap_or(0.0);
+    marks.sort_by(|&a, &b| {
+        let (a, b) = (&defects[a], &defects[b]);
+        b.resolvable
+            .cmp(&a.resolvable)
+            .then(strength(b).total_cmp(&strength(a)))
+            .then(a.id.cmp(&b.id))
+    });
+    for (k, &i) in marks.iter().enumerate() {
+        let into = marks[..k].iter().copied().find(|&j| {
+            same_set(&defects[i].id, &defects[j].id)
+                && apart_length(&defects[i], &defects[j]) < MIN_LENGTH
+        });
+        if let Some(j) = into {
+            let target = defects[j]
+                .merged_into
+                .clone()
+                .unwrap_or_else(|| defects[j].id.clone());
+            defects[i].merged_into = Some(target);
+            defects[i].resolvable = false;
+        }
+    }
+}
+
+/// Marks of one set share the id before the last dot ("D2.1", "D2.3").
+fn same_set(a: &str, b: &str) -> bool {
+    a.rsplit_once('.').map(|x| x.0) == b.rsplit_once('.').map(|x| x.0)
+}
+
+/// How long `a`'s channel runs apart from `b`'s, mm: where the ridge between the two (their
+/// rounded cross-sections summed across the gap) stands at least half of `a`'s depth above
+/// `a`'s floor.
+fn apart_length(a: &TrueDefect, b: &TrueDefect) -> f32 {
+    let (ha, hb) = (
+        0.5 * a.width_mm.unwrap_or(0.0),
+        0.5 * b.width_mm.unwrap_or(0.0),
+    );
+    let sunk =
+        |x: f32, half: f32, depth: f32| depth * (1.0 - (x / half.max(1e-6)).powi(2)).max(0.0);
+    let apart = a
+        .path
+        .iter()
+        .filter(|p| {
+            let Some((gap, ..)) = imprint_core::util::polyline_project(**p, &b.path, false) else {
+                return true;
+            };
+            let at = |x: f32| sunk(x, ha, a.depth_mm) + sunk(gap - x, hb, b.depth_mm);
+            let ridge = (0..=20)
+                .map(|k| at(gap * k as f32 / 20.0))
+                .fold(f32::INFINITY, f32::min);
+            at(0.0) - ridge >= 0.5 * a.depth_mm
+        })
+        .count();
+    apart.saturating_sub(1) as f32 * STEP
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A straight mark along x from `x0` to `x1` at `y`.
+    fn mark(id: &str, y: impl Fn(f32) -> f32, (x0, x1): (f32, f32), depth: f32) -> TrueDefect {
+        let steps = ((x1 - x0) / STEP).round() as usize;
+        let path: Vec<[f32; 3]> = (0..=steps)
+            .map(|k| {
+                let x = x0 + k as f32 * STEP;
+                [x, y(x), 0.0]
+            })
+            .collect();
+        let mut t = truth(
+            id.into(),
+            FindingKind::DragMark,
+            path[steps / 2],
+            x1 - x0,
+            depth,
+            0,
+        );
+        t.width_mm = Some(0.6);
+        t.path = path;
+        t
+    }
+
+    fn merged(a: TrueDefect, b: TrueDefect) -> Vec<Option<String>> {
+        let mut defects = vec![a, b];
+        merge_channels(&mut defects);
+        defects.into_iter().map(|d| d.merged_into).collect()
+    }
+
+    #[test]
+    fn overlapping_channels_of_a_set_are_one_mark() {
+        let deep = || mark("D1.1", |_| 0.0, (0.0, 5.0), 0.3);
+        // 0.2 mm apart: no ridge between the two 0.6 mm channels.
+        let close = mark("D1.2", |_| 0.2, (0.0, 5.0), 0.1);
+        assert_eq!(merged(deep(), close), vec![None, Some("D1.1".into())]);
+        // Edge to edge: an untouched ridge between them.
+        let beside = mark("D1.2", |_| 0.6, (0.0, 5.0), 0.1);
+        assert_eq!(merged(deep(), beside), vec![None, None]);
+        // Together for 2 mm, then 3 mm on its own: a mark of its own.
+        let parting = mark("D1.2", |x| 0.2 + 0.5 * (x - 2.0).max(0.0), (0.0, 5.0), 0.1);
+        assert_eq!(merged(deep(), parting), vec![None, None]);
+        // Another set's mark is never merged.
+        let other_set = mark("D2.1", |_| 0.2, (0.0, 5.0), 0.1);
+        assert_eq!(merged(deep(), other_set), vec![None, None]);
+    }
 }

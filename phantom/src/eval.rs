@@ -5,10 +5,14 @@
 //! **Matching rule.** A finding matches a true defect of the same kind group
 //! ([`FindingKind::group`]; a smear only a smear) when its centre lies within
 //! `max(1 mm, true radius)` of the true centre; pull risk, which belongs to a whole tooth, matches on the tooth (or within 4 mm of
-//! the crown's centre). Pairs are taken nearest first, one-to-one. A true defect the scan cannot resolve
+//! the crown's centre). Pairs are taken nearest first, one-to-one: those with a resolvable
+//! defect, then those through a merged drag mark, then the rest. A true defect the scan
+//! cannot resolve
 //! (`resolvable: false`: under ~3 edge lengths across, a pit's or nodule's counted in the
 //! edges where it lies, or shallower than ~4× the noise; a
-//! smear whose wiped detail is under 3× the noise, as it is judged over an area) counts
+//! smear whose wiped detail is under 3× the noise, as it is judged over an area; a drag
+//! mark whose channel runs into a stronger one of its set, `merged_into`: a finding on it
+//! may stand for that one) counts
 //! neither as missed nor, when something matches it, as a false alarm: it is set aside.
 
 use crate::truth::{ExpectedDecision, Truth};
@@ -204,6 +208,12 @@ struct Errors {
     direction: Vec<f64>,
 }
 
+/// The index of the mark `t` is merged into, if any.
+fn merged_into(truth: &Truth, t: &crate::truth::TrueDefect) -> Option<usize> {
+    let id = t.merged_into.as_ref()?;
+    truth.defects.iter().position(|d| &d.id == id)
+}
+
 /// Scores `findings` (of the phantom's scan) against `truth`; `decision` is the report's.
 /// Checklist items (a missing opposing arch, a short arch) are about the case, not defects of
 /// the scan, and a margin too coarsely scanned to judge claims no flaw of it: they are not
@@ -218,7 +228,7 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
         .cloned()
         .collect();
     let findings = findings.as_slice();
-    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    let mut pairs: Vec<(u8, f64, usize, usize)> = Vec::new();
     for (ti, t) in truth.defects.iter().enumerate() {
         let reach = f64::from((t.size_mm / 2.0).max(1.0));
         for (fi, f) in findings.iter().enumerate() {
@@ -230,17 +240,23 @@ pub fn score(truth: &Truth, findings: &[Finding], decision: Option<String>) -> S
             // they do not stand for each other.
             let smear_apart = (f.kind == FindingKind::Smear) != (t.kind == FindingKind::Smear);
             if f.kind.group() == t.kind.group() && !smear_apart && (d <= reach || tooth_level) {
-                pairs.push((d, ti, fi));
+                // Resolvable defects first, then (a mark merged into a stronger one's channel:
+                // found, it is that channel) the channels of merged marks, then the rest.
+                let rank = if t.resolvable { 0 } else { 2 };
+                pairs.push((rank, d, ti, fi));
+                if let Some(into) = merged_into(truth, t) {
+                    pairs.push((1, d, into, fi));
+                }
             }
         }
     }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let (mut truth_used, mut finding_used) = (
         vec![false; truth.defects.len()],
         vec![false; findings.len()],
     );
     let mut matched = Vec::new();
-    for (d, ti, fi) in pairs {
+    for (_, d, ti, fi) in pairs {
         if !truth_used[ti] && !finding_used[fi] {
             truth_used[ti] = true;
             finding_used[fi] = true;

@@ -86,7 +86,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
     let triangles: Vec<[u32; 3]> = kept.iter().map(|t| t.map(|v| new_id[v as usize])).collect();
     let edge_at = EdgeLengths::new(&positions, &triangles);
     let mean_edge = edge_at.mean();
-    let defects = placed
+    let mut defects = placed
         .into_iter()
         .map(|p| {
             let mut d = p.truth;
@@ -95,6 +95,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
                 d.severity = imprint_core::finding::Severity::Critical;
             }
             d.center = place(d.center);
+            d.path = d.path.iter().map(|p| place(*p)).collect();
             d.direction = d.direction.map(|v| {
                 let r = pose.rotation * Vector3::new(v[0], v[1], v[2]);
                 [r.x, r.y, r.z]
@@ -137,6 +138,7 @@ pub(crate) fn assemble(spec: &PhantomSpec, parts: Parts) -> Phantom {
             d
         })
         .collect::<Vec<_>>();
+    crate::drags::merge_channels(&mut defects);
     let occlusal = pose.rotation * Vector3::z();
     let stats = MeshStats {
         vertices: positions.len(),

@@ -25,7 +25,8 @@ pub struct TrueDefect {
     /// The severity a careful technician would give it.
     pub severity: Severity,
     /// Large and deep enough for the scan to resolve (≥ 3 edge lengths across and ≥ 4× the
-    /// noise deep). Unresolvable defects count neither as missed nor as false.
+    /// noise deep), and for a drag mark, not merged into a stronger one of its set.
+    /// Unresolvable defects count neither as missed nor as false.
     pub resolvable: bool,
     /// Vertices of the delivered scan that belong to it (empty for holes: their vertices are
     /// gone).
@@ -37,6 +38,16 @@ pub struct TrueDefect {
     /// For drag marks: the channel's full width, mm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width_mm: Option<f32>,
+    /// For drag marks: the course of the channel, a point every 0.1 mm, in scan coordinates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<[f32; 3]>,
+    /// For a drag mark whose channel runs into a stronger one of its set: that mark's id.
+    /// Traces that start apart can converge over a curved crown; where two channels overlap
+    /// so far that the ridge between them is under half the mark's depth they read as one,
+    /// and a mark apart from the stronger one for less than the 2 mm a drag mark must be long
+    /// is no mark of its own (set aside; a finding on it counts for the stronger one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
     /// For margin flaws: where along the tooth's true margin (see [`TruePreparation`]) the
     /// flaw starts and ends, mm of arc from the line's first point in its direction (the end
     /// is smaller than the start when the flaw wraps past the first point).

@@ -211,6 +211,44 @@ fn finding(kind: FindingKind, center: [f32; 3], size: f32, tooth: Option<u8>) ->
     f
 }
 
+/// Two drag marks of a set whose channels run together are one channel: the truth sets the
+/// weaker aside (`merged_into`), and a finding on it counts for the stronger one, once.
+#[test]
+fn a_finding_on_a_merged_drag_mark_counts_for_its_channel() {
+    let mut truth = generate(&spec(30, "holes=1")).truth;
+    let mark = |id: &str, x1: f32| {
+        let path: Vec<[f32; 3]> = (0..=(x1 * 10.0) as usize)
+            .map(|k| [k as f32 * 0.1, 0.0, 0.0])
+            .collect();
+        let mut d = truth.defects[0].clone();
+        d.id = id.into();
+        d.kind = FindingKind::DragMark;
+        d.center = path[path.len() / 2];
+        d.size_mm = x1;
+        d.depth_mm = 0.3;
+        d.resolvable = true;
+        d.width_mm = Some(0.6);
+        d.path = path;
+        d
+    };
+    let mut weak = mark("D1.2", 9.0);
+    weak.resolvable = false;
+    weak.merged_into = Some("D1.1".into());
+    truth.defects = vec![mark("D1.1", 5.0), weak];
+    // 4.7 mm from D1.1's centre (beyond its 2.5 mm reach), 2.7 mm from D1.2's.
+    let on_weak = finding(FindingKind::DragMark, [7.2, 0.0, 0.0], 5.0, None);
+    let s = score(&truth, std::slice::from_ref(&on_weak), None);
+    let k = &s.kinds["drag_mark"];
+    assert_eq!((k.tp, k.fp, k.fn_, k.set_aside), (1, 0, 0, 1), "{s:?}");
+    assert_eq!(s.matches[0].truth, "D1.1");
+    // Two findings on the one channel: one counts, the other is set aside, not false.
+    let on_strong = finding(FindingKind::DragMark, [2.5, 0.0, 0.0], 5.0, None);
+    let s = score(&truth, &[on_weak, on_strong], None);
+    let k = &s.kinds["drag_mark"];
+    assert_eq!((k.tp, k.fp, k.fn_, k.set_aside), (1, 0, 0, 1), "{s:?}");
+    assert_eq!(s.matches[0].distance_mm, 0.0);
+}
+
 #[test]
 fn the_scorer_gives_known_answers_on_hand_written_reports() {
     let p = generate(&spec(30, "holes=2,voids=2,spikes=2"));
@@ -564,6 +602,8 @@ fn the_margin_scorer_places_findings_on_the_true_line() {
         vertices: Vec::new(),
         direction: None,
         width_mm: None,
+        path: Vec::new(),
+        merged_into: None,
         arc: Some(arc),
     };
     // A blur over 2–4 mm, and a tissue stretch wrapping past the line's first point.
