@@ -269,7 +269,7 @@ fn apart_length(a: &TrueDefect, b: &TrueDefect) -> f32 {
 mod tests {
     use super::*;
 
-    /// A straight mark along x from `x0` to `x1` at `y`.
+    /// A mark along x from `x0` to `x1`, at `y(x)` across.
     fn mark(id: &str, y: impl Fn(f32) -> f32, (x0, x1): (f32, f32), depth: f32) -> TrueDefect {
         let steps = ((x1 - x0) / STEP).round() as usize;
         let path: Vec<[f32; 3]> = (0..=steps)

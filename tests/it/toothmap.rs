@@ -17,6 +17,16 @@ fn phantom(seed: u64, jaw: Jaw) -> imprint_phantom::Phantom {
     })
 }
 
+/// A phantom in a random pose with the given defect mix.
+fn phantom_with(seed: u64, triangles: usize, mix: &str) -> imprint_phantom::Phantom {
+    generate(&PhantomSpec {
+        seed,
+        triangles,
+        defects: imprint_phantom::DefectMix::parse(mix).unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    })
+}
+
 fn map_score(p: &imprint_phantom::Phantom) -> MapScore {
     let mut scan = p.scan.clone();
     let labels = scan.labels.take().unwrap_or_default();
@@ -78,14 +88,7 @@ fn a_gap_of_a_tooth_width_is_a_missing_tooth() {
 /// saddle, not a crown. The prepared teeth of the same set stand as low but have relief.
 #[test]
 fn a_low_flat_saddle_between_teeth_is_a_gap() {
-    let p = generate(&PhantomSpec {
-        seed: 541,
-        triangles: 200_000,
-        defects: imprint_phantom::DefectMix::parse("preparations=2,sharp=1,abutted=2")
-            .ok()
-            .flatten(),
-        ..Default::default()
-    });
+    let p = phantom_with(541, 200_000, "preparations=2,sharp=1,abutted=2");
     let s = map_score(&p);
     assert_eq!(s.missing_true, vec![15]);
     assert_eq!(s.missing_found, vec![15], "{s:?}");
@@ -305,13 +308,7 @@ fn crown_agreement(
 /// then had no tooth to trace). The case says it is prepared, so it is there.
 #[test]
 fn a_prepared_tooth_beside_a_gap_is_not_taken_for_missing() {
-    let p = generate(&PhantomSpec {
-        seed: 2758,
-        triangles: 400_000,
-        defects: imprint_phantom::DefectMix::parse("preparations=2,margin_flaws=3")
-            .unwrap_or_else(|e| panic!("{e}")),
-        ..Default::default()
-    });
+    let p = phantom_with(2758, 400_000, "preparations=2,margin_flaws=3");
     let prepared: Vec<u8> = p.truth.preparations.iter().map(|t| t.tooth).collect();
     assert!(prepared.contains(&14), "{prepared:?}");
     let mut scan = p.scan.clone();
