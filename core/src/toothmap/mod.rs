@@ -602,14 +602,9 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
     let teeth: Vec<(u8, f32, f32)> = (1..=255u8)
         .filter_map(|l| {
             let values = &mut heights[l as usize];
-            let n = values.len();
-            if n == 0 {
-                return None;
-            }
-            let top = *values
-                .select_nth_unstable_by((n * 9 / 10).min(n - 1), f32::total_cmp)
-                .1;
-            let low = *values.select_nth_unstable_by(n / 10, f32::total_cmp).1;
+            let top = crate::util::top_tenth(values)?;
+            let tenth = values.len() / 10;
+            let low = *values.select_nth_unstable_by(tenth, f32::total_cmp).1;
             Some((l, top, low))
         })
         .collect();
