@@ -24,6 +24,7 @@
 mod bumps;
 mod geometry;
 mod holes;
+mod mirror;
 mod policy;
 
 use imprint_core::derived::DerivedKind;
@@ -48,6 +49,8 @@ impl Analyzer for Voids {
                 DerivedKind::Adjacency,
                 DerivedKind::VertexNormals,
                 DerivedKind::ToothMap,
+                DerivedKind::FaceNormals,
+                DerivedKind::Bvh,
             ],
             parameters: vec![
                 Parameter::new("min_hole_mm", 0.3, "Smallest hole reported (across), mm."),
@@ -57,6 +60,7 @@ impl Analyzer for Voids {
                 Parameter::new("min_bubble_depth_mm", 0.05, "Smallest void depth or nodule height reported, mm (raised to 4x the scan's noise)."),
                 Parameter::new("min_bubble_mm", 0.3, "Smallest void or nodule reported (across), mm (raised to 3 edge lengths)."),
                 Parameter::new("max_bubble_mm", 2.5, "Wider round departures are not bubbles (cusps and fossae are 2.5 mm and wider; a wider distortion is another defect)."),
+                Parameter::new("compare_partners", 1.0, "1: also look for bubbles on a crown against its mirror partner across the midline (finds bubbles in the crown's anatomy; about 0.14 s more at 1M triangles); 0: off."),
             ],
         }
     }
@@ -83,8 +87,9 @@ impl Voids {
                 min_depth: get("min_bubble_depth_mm", 0.05),
                 min_diameter: get("min_bubble_mm", 0.3),
                 max_diameter: get("max_bubble_mm", 2.5),
+                compare_partners: get("compare_partners", 1.0) >= 0.5,
             };
-            let (found, _noise) = bumps::find(&scan, &settings);
+            let (found, _noise) = bumps::find(&scan, &settings, &ctx.prepared_teeth());
             findings.extend(found.iter().map(|b| bumps::finding(b, &policy)));
         }
         Ok(findings)
