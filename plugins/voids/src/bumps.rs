@@ -188,7 +188,7 @@ fn against_partners(
     if partners.is_empty() {
         return Vec::new();
     }
-    let compare = crate::mirror::Comparison::new(scan, &partners, PARTNER_REACH_MM);
+    let compare = crate::mirror::Comparison::new(&partners, PARTNER_REACH_MM);
     // The field's statistics and hot spots from a sample at about a coarse scan's spacing;
     // the whole field only round the hot spots (a closest-point query per vertex of a 1M
     // scan would cost several times the analyzer's budget).
@@ -199,11 +199,16 @@ fn against_partners(
     // sides, the registration's residual, the partner's own defects): only a departure
     // beyond twice the field's 99th percentile is a candidate.
     let tail = percentile_abs(&values, 0.99);
-    let seed = settings.min_depth.max(4.0 * noise).max(2.0 * tail);
+    let seed = settings
+        .min_depth
+        .max(4.0 * noise)
+        .max(2.0 * tail)
+        .max(PARTNER_FLOOR_MM);
     let hot: Vec<u32> = sample
         .iter()
-        // A sample within a fifth of a millimetre of a bubble's peak sees most of its depth.
-        .filter(|s| s.1.abs() >= 0.7 * seed)
+        // A sample lies within a quarter of a millimetre of a bubble's peak and sees most
+        // of its depth; the bubbles found here stand well beyond the seed.
+        .filter(|s| s.1.abs() >= seed)
         .map(|s| s.0)
         .collect();
     let raw = compare.near(scan, &hot, HOT_MM);
@@ -235,7 +240,7 @@ fn against_partners(
             let tooth = b.vertices.first().map_or(0, |v| labels[*v as usize]);
             let partner = partners.get(&tooth)?;
             b.partner = Some(partner.fdi);
-            (!mirrored_from(scan, &b, partner, (&raw, known))).then_some(b)
+            (!mirrored_from(scan, &b, partner, (&raw, known), &compare)).then_some(b)
         })
         .collect()
 }
@@ -250,15 +255,30 @@ fn mirrored_from(
     b: &Bump,
     partner: &crate::mirror::Partner,
     (raw, known): (&[f32], &[Bump]),
+    compare: &crate::mirror::Comparison<'_>,
 ) -> bool {
     let there = partner.carry(b.centre);
     let Some(image) = disc(scan, there, 0.5 * b.diameter) else {
         return false;
     };
     let sign = if b.pit { 1.0 } else { -1.0 };
+    // The field was taken round hot spots only; the image's own departures are taken here.
+    let labels = scan.tooth_of_vertex();
     let opposed = image
         .iter()
-        .map(|v| raw[*v as usize] * sign)
+        .map(|v| {
+            let d = raw[*v as usize];
+            if d.is_finite() {
+                return d;
+            }
+            let tooth = labels.get(*v as usize).copied().unwrap_or(0);
+            compare.at(
+                scan,
+                *v as usize,
+                if tooth == 0 { partner.fdi } else { tooth },
+            )
+        })
+        .map(|d| d * sign)
         .filter(|d| d.is_finite())
         .fold(0.0f32, f32::max);
     if opposed < 0.5 * b.depth {
@@ -315,8 +335,15 @@ fn sampled(b: &Bump, edge: f32) -> bool {
 /// its measurement fits (2.2 radii of a 2 mm bubble).
 const HOT_MM: f32 = 2.5;
 
-/// The spacing of the field's sample, mm (about a 120k-triangle scan's edge).
-const SAMPLE_MM: f32 = 0.4;
+/// The mean spacing of the field's sample, mm (every third vertex of a 120k-triangle scan,
+/// every 21st at 1M).
+const SAMPLE_MM: f32 = 0.7;
+
+/// The shallowest departure from the partner taken for a bubble, mm: a patient's two sides
+/// are alike, not equal (contralateral crowns differ by a tenth of a millimetre and more in
+/// their fossae and ridges), and a clean phantom's two sides, cut into different facets,
+/// differ by up to 0.11 mm in places.
+const PARTNER_FLOOR_MM: f32 = 0.15;
 
 /// How far a crown point may lie from its partner's surface and still be compared, mm
 /// (the deepest bubble the analyzer reports, 0.6 of 2.5 mm, and some).
@@ -675,10 +702,18 @@ fn measure(
         0.5 - 2.0 / std::f32::consts::PI.powi(2)
     };
     let volume = shape * std::f32::consts::PI * radius * radius * depth;
-    let lift = if field.is_some() {
-        0.0
-    } else {
-        surface(cx, cy)
+    // The centre lies on the surface as it should be: the quadric through the surround, or
+    // against a partner, the partner's surface under the body (each vertex less its
+    // departure, along the frame's normal).
+    let lift = match field {
+        Some(f) => {
+            let under: f32 = body
+                .iter()
+                .map(|l| Vector3::from(sub(p[l.0 as usize], c0)).dot(&nz) - f[l.0 as usize])
+                .sum();
+            under / body.len().max(1) as f32
+        }
+        None => surface(cx, cy),
     };
     let centre_local = Vector3::new(cx, cy, lift);
     let centre =
@@ -741,33 +776,32 @@ fn fit_profile(samples: &[(f32, f32)], max_radius: f32) -> Option<ProfileFit> {
     let stride = samples.len().div_ceil(400).max(1);
     let samples: Vec<(f32, f32)> = samples.iter().step_by(stride).copied().collect();
     let samples = &samples[..];
-    let mut best: Option<(f32, ProfileFit)> = None;
+    let energy: f64 = samples.iter().map(|(_, e)| f64::from(*e).powi(2)).sum();
+    let mut best: Option<(f64, ProfileFit)> = None;
     for sharp in [true, false] {
         let f = |x: f32| unit_profile(sharp, x);
         let steps = 60;
         for k in 1..=steps {
             let radius = max_radius * k as f32 / steps as f32;
-            let (mut fe, mut ff) = (0.0f32, 0.0f32);
+            let (mut fe, mut ff) = (0.0f64, 0.0f64);
             for (r, e) in samples {
-                let m = f(r / radius);
-                fe += m * e;
+                let m = f64::from(f(r / radius));
+                fe += m * f64::from(*e);
                 ff += m * m;
             }
             if ff <= 0.0 {
                 continue;
             }
+            // At the best amplitude fe/ff the residual is Σe² − fe²/ff: one pass, not two.
             let amplitude = fe / ff;
-            let sse: f32 = samples
-                .iter()
-                .map(|(r, e)| (e - amplitude * f(r / radius)).powi(2))
-                .sum();
+            let sse = energy - fe * amplitude;
             if best.as_ref().is_none_or(|b| sse < b.0) {
                 best = Some((
                     sse,
                     ProfileFit {
                         sharp,
                         radius,
-                        amplitude,
+                        amplitude: amplitude as f32,
                     },
                 ));
             }

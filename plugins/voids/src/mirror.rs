@@ -103,7 +103,7 @@ fn barycentric(v: [[f32; 3]; 3], q: [f32; 3]) -> Option<[f32; 3]> {
 }
 
 /// The first search radius for a point's closest partner point, mm.
-const NEAR_MM: f32 = 0.3;
+const NEAR_MM: f32 = 0.1;
 
 /// The FDI number of a tooth's mirror partner (same position, other side of the midline).
 pub fn partner_of(fdi: u8) -> u8 {
@@ -134,20 +134,18 @@ pub fn register(scan: &ScanRef<'_, '_>, skip: &[u8]) -> HashMap<u8, Partner> {
             members.entry(t).or_default().push(v as u32);
         }
     }
-    let mut out = HashMap::new();
-    for (&fdi, verts) in &members {
-        let other = partner_of(fdi);
-        if other == fdi || skip.contains(&fdi) || skip.contains(&other) {
-            continue;
-        }
-        let Some(theirs) = members.get(&other) else {
-            continue;
-        };
-        if let Some(p) = icp(scan, verts, theirs, other, origin, lateral) {
-            out.insert(fdi, p);
-        }
-    }
-    out
+    use rayon::prelude::*;
+    members
+        .par_iter()
+        .filter_map(|(&fdi, verts)| {
+            let other = partner_of(fdi);
+            if other == fdi || skip.contains(&fdi) || skip.contains(&other) {
+                return None;
+            }
+            let theirs = members.get(&other)?;
+            Some((fdi, icp(scan, verts, theirs, other, origin, lateral)?))
+        })
+        .collect()
 }
 
 fn vec3(v: &serde_json::Value) -> Option<Vector3<f64>> {
@@ -164,7 +162,7 @@ fn centroid(p: &[[f32; 3]], verts: &[u32]) -> Vector3<f64> {
 }
 
 /// Registration rounds at most (it settles in 5–10 from the crowns' centres).
-const ICP_ROUNDS: usize = 15;
+const ICP_ROUNDS: usize = 12;
 
 /// Point-to-plane ICP of the mirrored crown `mine` onto the partner `theirs`.
 fn icp(
@@ -193,7 +191,7 @@ fn icp(
     };
     let pivot = centroid(p, theirs);
     partner.translation = pivot - mirrored_centre;
-    let stride = mine.len().div_ceil(300).max(1);
+    let stride = mine.len().div_ceil(150).max(1);
     let sample: Vec<[f32; 3]> = mine
         .iter()
         .step_by(stride)
@@ -239,10 +237,10 @@ fn icp(
         let turn = Rotation3::new(Vector3::new(x[0], x[1], x[2])).into_inner();
         // Turn about the partner's centre, then shift.
         partner.rotation = turn * partner.rotation;
-        let settled = x.fixed_rows::<3>(0).norm() < 1e-4 && x.fixed_rows::<3>(3).norm() < 1e-3;
+        let settled = x.fixed_rows::<3>(0).norm() < 2e-4 && x.fixed_rows::<3>(3).norm() < 2e-3;
         partner.translation =
             turn * (partner.translation - pivot) + pivot + Vector3::new(x[3], x[4], x[5]);
-        reach = (3.0 * partner.rms).clamp(0.3, 2.0);
+        reach = (3.0 * partner.rms).clamp(0.15, 2.0);
         if settled {
             break;
         }
@@ -251,29 +249,24 @@ fn icp(
 }
 
 /// Where each vertex is compared: crown vertices against their own tooth's partner, the
-/// gingiva within [`COLLAR_MM`] of a crown against that crown's (the registration holds
-/// that far out).
+/// gingiva round a hot spot against the hot spot's crown's (the registration holds a few
+/// millimetres out).
 pub struct Comparison<'p> {
     partners: &'p HashMap<u8, Partner>,
-    owner: Vec<u8>,
     reach: f32,
 }
 
 impl<'p> Comparison<'p> {
     /// Compares within `reach` of the partner's surface.
-    pub fn new(scan: &ScanRef<'_, '_>, partners: &'p HashMap<u8, Partner>, reach: f32) -> Self {
-        Comparison {
-            partners,
-            owner: collar(scan, scan.mean_edge()),
-            reach,
-        }
+    pub fn new(partners: &'p HashMap<u8, Partner>, reach: f32) -> Self {
+        Comparison { partners, reach }
     }
 
-    /// Vertex `v`'s departure from its partner's surface, NaN where it has none (no
-    /// partner, the scan's edge, a hole in the partner).
-    pub fn at(&self, scan: &ScanRef<'_, '_>, v: usize) -> f32 {
+    /// Vertex `v`'s departure from the surface of `tooth`'s partner, NaN where there is
+    /// none (no partner, the scan's edge, a hole in the partner).
+    pub fn at(&self, scan: &ScanRef<'_, '_>, v: usize, tooth: u8) -> f32 {
         let on_edge = scan.on_boundary().get(v).copied().unwrap_or(true);
-        match self.owner.get(v).and_then(|t| self.partners.get(t)) {
+        match self.partners.get(&tooth) {
             Some(pt) if !on_edge => scan
                 .positions()
                 .get(v)
@@ -283,81 +276,58 @@ impl<'p> Comparison<'p> {
         }
     }
 
-    /// The departures at a sample of the compared vertices about `spacing` mm apart on
+    /// The departures at a sample of the crowns' vertices about `spacing` mm apart on
     /// average (every k-th vertex, k from the scan's mean edge): the field's statistics
     /// and its hot spots. Vertices and values, NaN left out.
     pub fn sample(&self, scan: &ScanRef<'_, '_>, spacing: f32) -> Vec<(u32, f32)> {
         use rayon::prelude::*;
+        let labels = scan.tooth_of_vertex();
         let stride = ((spacing / scan.mean_edge().max(1e-3)).powi(2).floor() as usize).max(1);
-        (0..scan.positions().len())
+        (0..labels.len())
             .into_par_iter()
             .step_by(stride)
-            .filter(|&v| {
-                self.owner
-                    .get(v)
-                    .is_some_and(|t| self.partners.contains_key(t))
-            })
-            .map(|v| (v as u32, self.at(scan, v)))
+            .filter(|&v| self.partners.contains_key(&labels[v]))
+            .map(|v| (v as u32, self.at(scan, v, labels[v])))
             .filter(|(_, d)| d.is_finite())
             .collect()
     }
 
-    /// The departures of every vertex within `radius` of the `hot` vertices (NaN elsewhere).
+    /// The departures of every vertex within `radius` of the `hot` crown vertices (NaN
+    /// elsewhere); gingiva there is compared as the hot spot's crown.
     pub fn near(&self, scan: &ScanRef<'_, '_>, hot: &[u32], radius: f32) -> Vec<f32> {
         use rayon::prelude::*;
         let p = scan.positions();
-        let mut wanted = vec![false; p.len()];
+        let labels = scan.tooth_of_vertex();
+        let mut owner = vec![0u8; p.len()];
+        let mut wanted: Vec<u32> = Vec::new();
         for &h in hot {
-            let centre = p[h as usize];
+            let (centre, tooth) = (p[h as usize], labels[h as usize]);
+            if owner[h as usize] == 0 {
+                owner[h as usize] = tooth;
+                wanted.push(h);
+            }
             let mut stack = vec![h];
-            wanted[h as usize] = true;
             while let Some(u) = stack.pop() {
                 for &w in scan.neighbours(u as usize) {
-                    let pw = p[w as usize];
-                    if !wanted[w as usize] && crate::geometry::dist(pw, centre) <= radius {
-                        wanted[w as usize] = true;
+                    let at = w as usize;
+                    if owner[at] == 0 && crate::geometry::dist(p[at], centre) <= radius {
+                        owner[at] = if labels[at] != 0 { labels[at] } else { tooth };
+                        wanted.push(w);
                         stack.push(w);
                     }
                 }
             }
         }
-        (0..p.len())
-            .into_par_iter()
-            .map(|v| {
-                if wanted[v] {
-                    self.at(scan, v)
-                } else {
-                    f32::NAN
-                }
-            })
-            .collect()
-    }
-}
-
-/// How far onto the gingiva a crown's registration is carried, mm: a bubble's measurement
-/// reaches 2.5 mm round it, and bubbles sit at the crown's foot too.
-const COLLAR_MM: f32 = 3.0;
-
-/// The tooth each vertex is compared as: its own, or for gingiva within [`COLLAR_MM`] of a
-/// crown (by edge rings), the nearest crown's; 0 beyond.
-fn collar(scan: &ScanRef<'_, '_>, edge: f32) -> Vec<u8> {
-    let mut owner = scan.tooth_of_vertex().to_vec();
-    let mut front: Vec<usize> = (0..owner.len()).filter(|v| owner[*v] != 0).collect();
-    let rounds = (COLLAR_MM / edge.max(0.02)).ceil().min(40.0) as usize;
-    for _ in 0..rounds {
-        let mut next = Vec::new();
-        for &u in &front {
-            for &w in scan.neighbours(u) {
-                let w = w as usize;
-                if owner[w] == 0 {
-                    owner[w] = owner[u];
-                    next.push(w);
-                }
-            }
+        let found: Vec<f32> = wanted
+            .par_iter()
+            .map(|&v| self.at(scan, v as usize, owner[v as usize]))
+            .collect();
+        let mut out = vec![f32::NAN; p.len()];
+        for (v, d) in wanted.iter().zip(found) {
+            out[*v as usize] = d;
         }
-        front = next;
+        out
     }
-    owner
 }
 
 #[cfg(test)]
