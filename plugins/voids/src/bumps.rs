@@ -23,6 +23,14 @@
 //! 4. **Rough ground.** On a crown carrying fine relief (supplemental grooves, perikymata)
 //!    its own bumps and dips are round and sharp too; a bubble is at least three times as
 //!    deep as the robust spread of the heights around it (within 2.5 mm, outside its body).
+//! 5. **Against the mirror partner.** In a crown's anatomy the ground round a bubble already
+//!    dips below the smoothed copy, and its region runs out of reach. Where the crown's
+//!    partner across the midline is on the scan, the crown's departure from the partner's
+//!    surface ([`crate::mirror`]) takes the place of the height: the anatomy cancels and the
+//!    same steps run on that field, above a floor set by the field's own spread. The two
+//!    sides of a patient are alike, not equal: on the four real arches the field's spread is
+//!    0.13–0.18 mm and this look needs a bubble over 1 mm deep there; on the phantoms, whose
+//!    two sides are the same crowns, it finds bubbles of 0.3 mm.
 
 use crate::geometry::{dist, dot, sub};
 use crate::policy::Policy;

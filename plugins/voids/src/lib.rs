@@ -7,8 +7,10 @@
 //! it runs across a tooth for 2 mm or more (a crown cut off by the scan's edge); the rim of
 //! a separate piece under 15 mm across is not a scan edge (a second sheet over the surface,
 //! reported by `drag-marks` as a double surface, or a loose fragment). Voids and
-//! nodules: see `bumps.rs`. Everything runs on the host's shared derived data (boundary
-//! loops, adjacency, normals, the tooth map); nothing is copied and no BVH is built.
+//! nodules: see `bumps.rs`; on a crown whose mirror partner across the midline is on the
+//! scan, also against that partner (`mirror.rs`). Everything runs on the host's shared
+//! derived data (boundary loops, adjacency, normals, the tooth map, the host's BVH for
+//! closest points); nothing is copied and no BVH of its own is built.
 //!
 //! **What applies to what.** Bubbles and nodules come from impression material: on an
 //! intraoral scan (the case says `scanned: intraoral`) only holes and spikes are reported.
