@@ -212,7 +212,7 @@ fn icp(
             if labels.get(t[0] as usize) != Some(&other) {
                 continue;
             }
-            let n = normals[hit.triangle as usize];
+            let n = *normals.get(hit.triangle as usize)?;
             let n = Vector3::new(n[0] as f64, n[1] as f64, n[2] as f64);
             let mv = Vector3::new(m[0] as f64, m[1] as f64, m[2] as f64);
             let q = Vector3::new(
