@@ -502,15 +502,7 @@ fn regions_at_peaks(
             .abs()
             .total_cmp(&height[*a as usize].abs())
     });
-    let mut kept: Vec<u32> = Vec::new();
-    for v in peaks {
-        if kept
-            .iter()
-            .all(|k| dist(p[*k as usize], p[v as usize]) > 0.6)
-        {
-            kept.push(v);
-        }
-    }
+    let kept = apart(p, peaks, PEAKS_APART_MM);
     kept.par_iter()
         .map(|&v| {
             let (h, centre) = (height[v as usize], p[v as usize]);
@@ -538,6 +530,34 @@ fn regions_at_peaks(
             region
         })
         .collect()
+}
+
+/// How far apart the peaks that seed regions are, mm.
+const PEAKS_APART_MM: f32 = 0.6;
+
+/// Of `order` (strongest first), those further than `gap` from every one kept before them;
+/// the kept ones are looked up in a grid of `gap`-sized cells, not one by one.
+fn apart(p: &[[f32; 3]], order: Vec<u32>, gap: f32) -> Vec<u32> {
+    let cell = |q: [f32; 3]| q.map(|c| (c / gap).floor() as i32);
+    let mut grid: std::collections::HashMap<[i32; 3], Vec<u32>> = Default::default();
+    let mut kept = Vec::new();
+    for v in order {
+        let q = p[v as usize];
+        let c = cell(q);
+        let clear = (-1..=1).all(|dx| {
+            (-1..=1).all(|dy| {
+                (-1..=1).all(|dz| {
+                    grid.get(&[c[0] + dx, c[1] + dy, c[2] + dz])
+                        .is_none_or(|ks| ks.iter().all(|k| dist(p[*k as usize], q) > gap))
+                })
+            })
+        });
+        if clear {
+            grid.entry(c).or_default().push(v);
+            kept.push(v);
+        }
+    }
+    kept
 }
 
 /// Vertices within `radius` of `centre`, found by walking out from `start`.
@@ -901,6 +921,28 @@ mod tests {
             }
         }
         samples
+    }
+
+    #[test]
+    fn peaks_kept_apart_are_those_the_pairwise_rule_keeps() {
+        // A lattice 0.25 mm apart with a twist, strongest first in a scrambled order.
+        let p: Vec<[f32; 3]> = (0..400)
+            .map(|i| {
+                let (x, y) = ((i % 20) as f32 * 0.25, (i / 20) as f32 * 0.25);
+                [x + 0.03 * (i as f32).sin(), y, 0.1 * (x * y).cos()]
+            })
+            .collect();
+        let order: Vec<u32> = (0..400u32).map(|i| (i * 37) % 400).collect();
+        let mut pairwise: Vec<u32> = Vec::new();
+        for &v in &order {
+            if pairwise
+                .iter()
+                .all(|k| dist(p[*k as usize], p[v as usize]) > 0.6)
+            {
+                pairwise.push(v);
+            }
+        }
+        assert_eq!(apart(&p, order, 0.6), pairwise);
     }
 
     #[test]

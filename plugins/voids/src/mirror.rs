@@ -299,20 +299,25 @@ impl<'p> Comparison<'p> {
         let p = scan.positions();
         let labels = scan.tooth_of_vertex();
         let mut owner = vec![0u8; p.len()];
+        // Which hot spot's walk last reached each vertex: a disc walks on through the
+        // vertices an earlier disc took (they keep their first owner).
+        let mut reached = vec![u32::MAX; p.len()];
         let mut wanted: Vec<u32> = Vec::new();
-        for &h in hot {
+        for (k, &h) in hot.iter().enumerate() {
             let (centre, tooth) = (p[h as usize], labels[h as usize]);
-            if owner[h as usize] == 0 {
-                owner[h as usize] = tooth;
-                wanted.push(h);
-            }
             let mut stack = vec![h];
+            reached[h as usize] = k as u32;
             while let Some(u) = stack.pop() {
-                for &w in scan.neighbours(u as usize) {
-                    let at = w as usize;
-                    if owner[at] == 0 && crate::geometry::dist(p[at], centre) <= radius {
-                        owner[at] = if labels[at] != 0 { labels[at] } else { tooth };
-                        wanted.push(w);
+                let at = u as usize;
+                if owner[at] == 0 {
+                    owner[at] = if labels[at] != 0 { labels[at] } else { tooth };
+                    wanted.push(u);
+                }
+                for &w in scan.neighbours(at) {
+                    let next = w as usize;
+                    if reached[next] != k as u32 && crate::geometry::dist(p[next], centre) <= radius
+                    {
+                        reached[next] = k as u32;
                         stack.push(w);
                     }
                 }
