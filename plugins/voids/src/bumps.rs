@@ -23,14 +23,6 @@
 //! 4. **Rough ground.** On a crown carrying fine relief (supplemental grooves, perikymata)
 //!    its own bumps and dips are round and sharp too; a bubble is at least three times as
 //!    deep as the robust spread of the heights around it (within 2.5 mm, outside its body).
-//! 5. **Against the mirror partner.** In a crown's anatomy the ground round a bubble already
-//!    dips below the smoothed copy, and its region runs out of reach. Where the crown's
-//!    partner across the midline is on the scan, the crown's departure from the partner's
-//!    surface ([`crate::mirror`]) takes the place of the height: the anatomy cancels and the
-//!    same steps run on that field, above a floor set by the field's own spread. The two
-//!    sides of a patient are alike, not equal: on the four real arches the field's spread is
-//!    0.13–0.18 mm and this look needs a bubble over 1 mm deep there; on the phantoms, whose
-//!    two sides are the same crowns, it finds bubbles of 0.3 mm.
 
 use crate::geometry::{dist, dot, sub};
 use crate::policy::Policy;
@@ -48,8 +40,6 @@ pub struct Settings {
     pub min_diameter: f32,
     /// Largest diameter treated as a bubble, mm.
     pub max_diameter: f32,
-    /// Whether crowns are also compared with their mirror partners ([`crate::mirror`]).
-    pub compare_partners: bool,
 }
 
 /// A measured pit or bump.
@@ -70,13 +60,11 @@ pub struct Bump {
     pub profile_misfit: f32,
     /// Depth below the fitted surround over the peak's depth below the smoothed copy.
     pub surround_share: f32,
-    /// The mirror partner it was measured against (see [`crate::mirror`]), if any.
-    pub partner: Option<u8>,
 }
 
 const ROUNDS_SCALE: f32 = 1.3;
 
-pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings, prepared: &[u8]) -> (Vec<Bump>, f32) {
+pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings) -> (Vec<Bump>, f32) {
     let p = scan.positions();
     let normals = scan.vertex_normals();
     if p.len() < 50 || normals.len() != p.len() {
@@ -112,249 +100,43 @@ pub fn find(scan: &ScanRef<'_, '_>, settings: &Settings, prepared: &[u8]) -> (Ve
         .collect();
     candidates.extend(flank_pits(scan, &height, settings.min_depth, (edge, reach)));
     let min_diameter = settings.min_diameter.max(3.0 * edge);
-    let limits = Limits {
-        min_diameter,
-        max_diameter: settings.max_diameter,
-        noise,
-        misfit: 0.18,
-    };
-    let mut measured: Vec<Bump> = candidates
+    let measured: Vec<Bump> = candidates
         .par_iter()
         .filter(|c| within(scan, &c.region, 0.9 * reach))
-        .filter_map(|c| measure(scan, &c.region, edge, c.peak, None).map(|b| (b, c)))
+        .filter_map(|c| measure(scan, &c.region, edge, c.peak).map(|b| (b, c)))
         // A flank candidate is a pit or nothing: the crease beside it is no bump.
         .filter(|(b, c)| !c.flank || b.pit)
-        .filter(|(b, c)| limits.admit(b, c.seed))
+        .filter(|(b, c)| {
+            let seed = c.seed;
+            b.depth >= seed
+                && b.diameter >= 0.85 * min_diameter
+                && b.diameter <= settings.max_diameter
+                // A bubble is at most a hemisphere: deeper than wide is an embrasure or groove.
+                && b.depth <= 0.6 * b.diameter
+                // The surface around a bubble is smooth; around anatomy it is not.
+                // ... and a bubble stands out of its surround's roughness.
+                && b.ring_rms <= (3.0 * noise).max(0.25 * b.depth)
+                && b.ring_rms <= 0.25 * b.depth
+                && b.roundness >= 0.5
+                // A bubble has a bubble's profile (a cap or a cosine about its centre); the
+                // pockets of gingiva between crowns and papillae do not, and their surround
+                // explains most of their depth. A round nodule the surround does not explain
+                // may fit less well (few vertices on a steep wall of a coarse scan); a pit
+                // may not: on evenly sampled walls, the pockets where a crown's foot meets
+                // the papillae are round and unexplained too, and fit just as loosely.
+                && (b.profile_misfit <= 0.18
+                    || (!b.pit
+                        && b.profile_misfit <= 0.25
+                        && b.surround_share >= 0.9
+                        && b.roundness >= 0.7))
+        })
         .map(|(b, _)| b)
         // A bubble stands out of the roughness of the surface around it; the bumps and dips
         // of fine anatomy (supplemental grooves, perikymata) are as deep as that roughness.
         .filter(|b| b.depth >= ROUGHNESS_SEEDS * roughness_around(scan, &height, b))
         .collect();
-    if !settings.compare_partners {
-        return (distinct(measured), noise);
-    }
-    let second = against_partners(
-        scan,
-        settings,
-        (prepared, &measured),
-        (edge, reach, min_diameter),
-    );
-    measured.extend(second);
     (distinct(measured), noise)
 }
-
-/// The tests every measured candidate passes to be reported as a bubble.
-struct Limits {
-    min_diameter: f32,
-    max_diameter: f32,
-    /// The noise level of the heights the candidate was found on, mm.
-    noise: f32,
-    /// The loosest profile fit a pit may have (relative RMS misfit).
-    misfit: f32,
-}
-
-impl Limits {
-    /// Whether `b`, seeded at `seed`, is a bubble and not anatomy.
-    fn admit(&self, b: &Bump, seed: f32) -> bool {
-        b.depth >= seed
-            && b.diameter >= 0.85 * self.min_diameter
-            && b.diameter <= self.max_diameter
-            // A bubble is at most a hemisphere: deeper than wide is an embrasure or groove.
-            && b.depth <= 0.6 * b.diameter
-            // The surface around a bubble is smooth; around anatomy it is not.
-            // ... and a bubble stands out of its surround's roughness.
-            && b.ring_rms <= (3.0 * self.noise).max(0.25 * b.depth)
-            && b.ring_rms <= 0.25 * b.depth
-            && b.roundness >= 0.5
-            // A bubble has a bubble's profile (a cap or a cosine about its centre); the
-            // pockets of gingiva between crowns and papillae do not, and their surround
-            // explains most of their depth. A round nodule the surround does not explain
-            // may fit less well (few vertices on a steep wall of a coarse scan); a pit
-            // may not: on evenly sampled walls, the pockets where a crown's foot meets
-            // the papillae are round and unexplained too, and fit just as loosely.
-            && (b.profile_misfit <= self.misfit
-                || (!b.pit
-                    && b.profile_misfit <= 0.25
-                    && b.surround_share >= 0.9
-                    && b.roundness >= 0.7))
-    }
-}
-
-/// Bubbles on crowns found against the mirror partner's surface ([`crate::mirror`]): the
-/// crown's departure from its partner replaces the height above the smoothed copy, so the
-/// anatomy (fossae, fissures, cusp slopes) cancels and a bubble stands on flat ground. A
-/// bubble on one tooth shows on its partner too, with the other sign, where the partner is
-/// carried back onto it; [`mirrored_from`] tells which of the pair is the bubble.
-fn against_partners(
-    scan: &ScanRef<'_, '_>,
-    settings: &Settings,
-    (prepared, known): (&[u8], &[Bump]),
-    (edge, reach, min_diameter): (f32, f32, f32),
-) -> Vec<Bump> {
-    let partners = crate::mirror::register(scan, prepared);
-    if partners.is_empty() {
-        return Vec::new();
-    }
-    let compare = crate::mirror::Comparison::new(&partners, PARTNER_REACH_MM);
-    // The field's statistics and hot spots from a sample at about a coarse scan's spacing;
-    // the whole field only round the hot spots (a closest-point query per vertex of a 1M
-    // scan would cost several times the analyzer's budget).
-    let sample = compare.sample(scan, SAMPLE_MM);
-    let values: Vec<f32> = sample.iter().map(|s| s.1).collect();
-    let noise = robust_spread(&values);
-    // The comparison has its own structured noise (facets cut differently on the two
-    // sides, the registration's residual, the partner's own defects): only a departure
-    // beyond twice the field's 99th percentile is a candidate.
-    let tail = percentile_abs(&values, 0.99);
-    let seed = settings
-        .min_depth
-        .max(4.0 * noise)
-        .max(2.0 * tail)
-        .max(PARTNER_FLOOR_MM);
-    let hot: Vec<u32> = sample
-        .iter()
-        // A sample lies within a quarter of a millimetre of a bubble's peak and sees most
-        // of its depth; the bubbles found here stand well beyond the seed.
-        .filter(|s| s.1.abs() >= seed)
-        .map(|s| s.0)
-        .collect();
-    let raw = compare.near(scan, &hot, HOT_MM);
-    let field: Vec<f32> = raw
-        .iter()
-        .map(|d| if d.is_finite() { *d } else { 0.0 })
-        .collect();
-    let limits = Limits {
-        min_diameter,
-        max_diameter: settings.max_diameter,
-        noise,
-        // The first look's profile test: a looser one (0.25) here gained one bubble on the
-        // suite and admitted a dozen false ones (the facets' sampling left in the field).
-        misfit: 0.18,
-    };
-    let found: Vec<Bump> = regions_at_peaks(scan, &field, seed, 1.5 * noise, reach)
-        .par_iter()
-        .filter(|r| within(scan, r, 0.9 * reach))
-        .filter_map(|r| measure(scan, r, edge, field[r[0] as usize].abs(), Some(&raw)))
-        // Against the partner the anatomy is gone: the field's own peak is the bubble's
-        // depth, and a fit that measures much more has bent its surround into a dip.
-        .filter(|b| limits.admit(b, seed) && sampled(b, edge) && b.surround_share <= 1.1)
-        .filter(|b| b.depth >= ROUGHNESS_SEEDS * roughness_around(scan, &field, b))
-        .collect();
-    let labels = scan.tooth_of_vertex();
-    found
-        .into_par_iter()
-        .filter_map(|mut b| {
-            let tooth = b.vertices.first().map_or(0, |v| labels[*v as usize]);
-            let partner = partners.get(&tooth)?;
-            b.partner = Some(partner.fdi);
-            (!mirrored_from(scan, &b, partner, (&raw, known), &compare)).then_some(b)
-        })
-        .collect()
-}
-
-/// Whether bubble `b`, found against `partner`, is the image of a bubble of the partner's
-/// (a pit on one tooth is a bump on the other, measured against it). It is when the partner
-/// departs the other way where `b` is carried and the first look (`known`) found a bubble
-/// there and none at `b`; with neither found, when the partner departs further there than
-/// `b`'s own surface does, or nearly as far (then which side holds it is not known).
-fn mirrored_from(
-    scan: &ScanRef<'_, '_>,
-    b: &Bump,
-    partner: &crate::mirror::Partner,
-    (raw, known): (&[f32], &[Bump]),
-    compare: &crate::mirror::Comparison<'_>,
-) -> bool {
-    let there = partner.carry(b.centre);
-    let Some(image) = disc(scan, there, 0.5 * b.diameter) else {
-        return false;
-    };
-    let sign = if b.pit { 1.0 } else { -1.0 };
-    // The field was taken round hot spots only; the image's own departures are taken here.
-    let labels = scan.tooth_of_vertex();
-    let opposed = image
-        .iter()
-        .map(|v| {
-            let d = raw[*v as usize];
-            if d.is_finite() {
-                return d;
-            }
-            let tooth = labels.get(*v as usize).copied().unwrap_or(0);
-            compare.at(
-                scan,
-                *v as usize,
-                if tooth == 0 { partner.fdi } else { tooth },
-            )
-        })
-        .map(|d| d * sign)
-        .filter(|d| d.is_finite())
-        .fold(0.0f32, f32::max);
-    if opposed < 0.5 * b.depth {
-        return false;
-    }
-    let seen = |at: [f32; 3], pit: bool| {
-        known
-            .iter()
-            .any(|k| k.pit == pit && dist(k.centre, at) < 0.5 * k.diameter.max(b.diameter))
-    };
-    match (seen(b.centre, b.pit), seen(there, !b.pit)) {
-        (true, _) => false,
-        (false, true) => true,
-        (false, false) => {
-            // The bubble's own side departs further: from the partner, a point over the
-            // bubble is at most its depth away from the bubble's surface (the closest point
-            // is no further than the one straight across).
-            let mine = disc(scan, b.centre, 0.5 * b.diameter).unwrap_or_default();
-            let departs = mine
-                .iter()
-                .map(|v| -raw[*v as usize] * sign)
-                .filter(|d| d.is_finite())
-                .fold(0.0f32, f32::max);
-            // Within a tenth of each other the sampling decides, not the bubble: neither.
-            opposed * 1.1 > departs
-        }
-    }
-}
-
-/// The vertices within `radius` of `centre`, from the surface point closest to it.
-fn disc(scan: &ScanRef<'_, '_>, centre: [f32; 3], radius: f32) -> Option<Vec<u32>> {
-    let p = scan.positions();
-    let hit = scan.closest_point(centre, PARTNER_REACH_MM)?;
-    let start = scan.triangles().get(hit.triangle as usize)?[0];
-    Some(
-        nearby(scan, &[start], centre, radius)
-            .into_iter()
-            .filter(|v| dist(p[*v as usize], centre) <= radius)
-            .collect(),
-    )
-}
-
-/// Whether the surface under `b` is sampled as finely as the scan's mean `edge` says (half
-/// the vertices a bubble that wide holds on an even mesh): on a coarse phantom's steep
-/// walls the triangles are long, and two partners' differently cut facets depart from each
-/// other by a tenth of a millimetre.
-fn sampled(b: &Bump, edge: f32) -> bool {
-    let footprint = std::f32::consts::FRAC_PI_4 * b.diameter * b.diameter;
-    let per_mm2 = 1.0 / (0.433 * edge * edge);
-    b.vertices.len() as f32 >= 0.5 * footprint * per_mm2
-}
-
-/// How far round a hot spot the whole field is taken, mm: a bubble's region and the ring
-/// its measurement fits (2.2 radii of a 2 mm bubble).
-const HOT_MM: f32 = 2.5;
-
-/// The mean spacing of the field's sample, mm (every third vertex of a 120k-triangle scan,
-/// every 21st at 1M).
-const SAMPLE_MM: f32 = 0.7;
-
-/// The shallowest departure from the partner taken for a bubble, mm: a patient's two sides
-/// are alike, not equal (contralateral crowns differ by a tenth of a millimetre and more in
-/// their fossae and ridges), and a clean phantom's two sides, cut into different facets,
-/// differ by up to 0.11 mm in places.
-const PARTNER_FLOOR_MM: f32 = 0.15;
-
-/// How far a crown point may lie from its partner's surface and still be compared, mm
-/// (the deepest bubble the analyzer reports, 0.6 of 2.5 mm, and some).
-const PARTNER_REACH_MM: f32 = 1.6;
 
 /// A region that may be a pit or a bump: its peak height, the seed it had to pass, and
 /// whether it came from the flank search ([`flank_pits`]).
@@ -453,25 +235,14 @@ fn distinct(mut bumps: Vec<Bump>) -> Vec<Bump> {
     kept
 }
 
-/// The `q` quantile (0–1) of the magnitudes of `values`.
-fn percentile_abs(values: &[f32], q: f32) -> f32 {
-    let k = (values.len().saturating_sub(1) as f32 * q).round() as usize;
-    nth_abs(values, k)
-}
-
-/// The `k`-th smallest magnitude of `values` (0 when empty).
-fn nth_abs(values: &[f32], k: usize) -> f32 {
+/// MAD × 1.4826: the standard deviation of the noise, untroubled by anatomy and defects.
+fn robust_spread(values: &[f32]) -> f32 {
     let mut v: Vec<f32> = values.iter().map(|x| x.abs()).collect();
     if v.is_empty() {
         return 0.0;
     }
-    let k = k.min(v.len() - 1);
-    *v.select_nth_unstable_by(k, f32::total_cmp).1
-}
-
-/// MAD × 1.4826: the standard deviation of the noise, untroubled by anatomy and defects.
-fn robust_spread(values: &[f32]) -> f32 {
-    nth_abs(values, values.len() / 2) * 1.4826
+    let k = v.len() / 2;
+    *v.select_nth_unstable_by(k, f32::total_cmp).1 * 1.4826
 }
 
 /// One region per pit or bump: every local extreme of the height beyond `seed` (strongest
@@ -584,16 +355,8 @@ fn nearby(scan: &ScanRef<'_, '_>, start: &[u32], centre: [f32; 3], radius: f32) 
 }
 
 /// Measures the region against a quadric fitted to the ring around it; `peak` is the depth
-/// (or height) of its first vertex below (above) the smoothed copy. With a `field`, the
-/// heights measured are its values (a departure from a reference surface), not the
-/// surface's own height over its tangent plane.
-fn measure(
-    scan: &ScanRef<'_, '_>,
-    region: &[u32],
-    edge: f32,
-    peak: f32,
-    field: Option<&[f32]>,
-) -> Option<Bump> {
+/// (or height) of its first vertex below (above) the smoothed copy.
+fn measure(scan: &ScanRef<'_, '_>, region: &[u32], edge: f32, peak: f32) -> Option<Bump> {
     let p = scan.positions();
     let normals = scan.vertex_normals();
     let n = region.len() as f32;
@@ -619,26 +382,9 @@ fn measure(
     };
     let ex = nz.cross(&seed).normalize();
     let ey = nz.cross(&ex);
-    // A departure field must be known nearly all round: not beside a hole in the reference
-    // (a point here and there where the partner's closest point falls on an edge is left out).
-    let around: Vec<u32> = match field {
-        Some(f) => {
-            let known: Vec<u32> = around
-                .iter()
-                .copied()
-                .filter(|v| f[*v as usize].is_finite())
-                .collect();
-            if known.len() * 10 < around.len() * 9 {
-                return None;
-            }
-            known
-        }
-        None => around,
-    };
     let local = |v: u32| {
         let d = Vector3::from(sub(p[v as usize], c0));
-        let z = field.map_or(d.dot(&nz), |f| f[v as usize]);
-        (d.dot(&ex), d.dot(&ey), z)
+        (d.dot(&ex), d.dot(&ey), d.dot(&nz))
     };
     let inner = 1.25 * r0 + edge;
     let ring: Vec<(f32, f32, f32)> = around
@@ -730,20 +476,7 @@ fn measure(
         0.5 - 2.0 / std::f32::consts::PI.powi(2)
     };
     let volume = shape * std::f32::consts::PI * radius * radius * depth;
-    // The centre lies on the surface as it should be: the quadric through the surround, or
-    // against a partner, the partner's surface under the body (each vertex less its
-    // departure, along the frame's normal).
-    let lift = match field {
-        Some(f) => {
-            let under: f32 = body
-                .iter()
-                .map(|l| Vector3::from(sub(p[l.0 as usize], c0)).dot(&nz) - f[l.0 as usize])
-                .sum();
-            under / body.len().max(1) as f32
-        }
-        None => surface(cx, cy),
-    };
-    let centre_local = Vector3::new(cx, cy, lift);
+    let centre_local = Vector3::new(cx, cy, surface(cx, cy));
     let centre =
         Vector3::from(c0) + ex * centre_local.x + ey * centre_local.y + nz * centre_local.z;
     Some(Bump {
@@ -758,7 +491,6 @@ fn measure(
         roundness: (lo / hi).sqrt(),
         profile_misfit: misfit,
         surround_share: depth / peak.max(1e-6),
-        partner: None,
     })
 }
 
@@ -897,9 +629,6 @@ pub fn finding(b: &Bump, policy: &Policy<'_>) -> Finding {
     .with_metric("roundness", f64::from(b.roundness))
     .with_metric("profile_misfit", f64::from(b.profile_misfit))
     .with_metric("surround_share", f64::from(b.surround_share));
-    if let Some(partner) = b.partner {
-        f = f.with_metric("measured_against_tooth", f64::from(partner));
-    }
     f.vertices = b.vertices.clone();
     f.tooth = place.tooth;
     f

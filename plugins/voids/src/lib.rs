@@ -7,10 +7,8 @@
 //! it runs across a tooth for 2 mm or more (a crown cut off by the scan's edge); the rim of
 //! a separate piece under 15 mm across is not a scan edge (a second sheet over the surface,
 //! reported by `drag-marks` as a double surface, or a loose fragment). Voids and
-//! nodules: see `bumps.rs`; on a crown whose mirror partner across the midline is on the
-//! scan, also against that partner (`mirror.rs`). Everything runs on the host's shared
-//! derived data (boundary loops, adjacency, normals, the tooth map, the host's BVH for
-//! closest points); nothing is copied and no BVH of its own is built.
+//! nodules: see `bumps.rs`. Everything runs on the host's shared derived data (boundary
+//! loops, adjacency, normals, the tooth map); nothing is copied and no BVH is built.
 //!
 //! **What applies to what.** Bubbles and nodules come from impression material: on an
 //! intraoral scan (the case says `scanned: intraoral`) only holes and spikes are reported.
@@ -26,7 +24,6 @@
 mod bumps;
 mod geometry;
 mod holes;
-mod mirror;
 mod policy;
 
 use imprint_core::derived::DerivedKind;
@@ -51,8 +48,6 @@ impl Analyzer for Voids {
                 DerivedKind::Adjacency,
                 DerivedKind::VertexNormals,
                 DerivedKind::ToothMap,
-                DerivedKind::FaceNormals,
-                DerivedKind::Bvh,
             ],
             parameters: vec![
                 Parameter::new("min_hole_mm", 0.3, "Smallest hole reported (across), mm."),
@@ -62,7 +57,6 @@ impl Analyzer for Voids {
                 Parameter::new("min_bubble_depth_mm", 0.05, "Smallest void depth or nodule height reported, mm (raised to 4x the scan's noise)."),
                 Parameter::new("min_bubble_mm", 0.3, "Smallest void or nodule reported (across), mm (raised to 3 edge lengths)."),
                 Parameter::new("max_bubble_mm", 2.5, "Wider round departures are not bubbles (cusps and fossae are 2.5 mm and wider; a wider distortion is another defect)."),
-                Parameter::new("compare_partners", 1.0, "1: also look for bubbles on a crown against its mirror partner across the midline (finds bubbles in the crown's anatomy; about 0.14 s more at 1M triangles); 0: off."),
             ],
         }
     }
@@ -89,9 +83,8 @@ impl Voids {
                 min_depth: get("min_bubble_depth_mm", 0.05),
                 min_diameter: get("min_bubble_mm", 0.3),
                 max_diameter: get("max_bubble_mm", 2.5),
-                compare_partners: get("compare_partners", 1.0) >= 0.5,
             };
-            let (found, _noise) = bumps::find(&scan, &settings, &ctx.prepared_teeth());
+            let (found, _noise) = bumps::find(&scan, &settings);
             findings.extend(found.iter().map(|b| bumps::finding(b, &policy)));
         }
         Ok(findings)
