@@ -118,7 +118,8 @@ enum Command {
         jaw: Option<JawArg>,
         /// Defects: `random`, `clean`, or counts of holes, voids, nodules, spikes, drags,
         /// doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile (and
-        /// bulge=1), e.g. `holes=2,voids=3` or `locks=2,embrasures=1,mobile=2`.
+        /// bulge=1; surface options relief=1, walls=1, sharp=1, asym=1), e.g.
+        /// `holes=2,voids=3` or `locks=2,embrasures=1,mobile=2`.
         #[arg(long, default_value = "random")]
         defects: String,
         /// What was scanned: intraoral, cast or impression (the negative).

@@ -154,6 +154,32 @@ pub struct PlacedTooth {
     /// [`crate::surface::wall_profile`]). Set for phantoms with scanner-like walls.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub wall_ease: f32,
+    /// How its occlusal anatomy departs from the template (and so from its partner across
+    /// the midline); `None`: the template itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asym: Option<Asymmetry>,
+}
+
+/// One crown's departure from the template's occlusal anatomy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Asymmetry {
+    /// Each cusp's height, relative (1 = the template's), in the template's cusp order.
+    pub cusps: [f32; 4],
+    /// Shift of every cusp, in units of the crown's half widths (mesiodistal, buccolingual).
+    pub shift: [f32; 2],
+    /// The fissures' depth, relative.
+    pub fissures: f32,
+}
+
+impl Asymmetry {
+    /// Drawn from `rng`: cusps ±15 %, shifts ±5 % of the crown's width, fissures ±20 %.
+    pub fn random(rng: &mut impl rand::Rng) -> Self {
+        Self {
+            cusps: std::array::from_fn(|_| 1.0 + rng.random_range(-0.15..0.15f32)),
+            shift: std::array::from_fn(|_| rng.random_range(-0.1..0.1f32)),
+            fissures: 1.0 + rng.random_range(-0.2..0.2f32),
+        }
+    }
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -220,6 +246,7 @@ pub fn place_teeth(jaw: Jaw, positions: u8, missing: &[u8]) -> Vec<PlacedTooth> 
                 prep: None,
                 open_next: false,
                 wall_ease: 0.0,
+                asym: None,
             });
             s += size.md;
         }

@@ -73,6 +73,12 @@ pub struct DefectMix {
     /// leaves it, instead of the rounded shoulder of the default crown form.
     #[serde(default)]
     pub sharp: u32,
+    /// 1: the two sides of the arch are alike, not equal: each natural premolar's and
+    /// molar's cusps are 0–15 % higher or lower and sit up to 5 % of the crown's width
+    /// away from where its partner's sit, and its fissures are 0–20 % deeper or shallower,
+    /// as a patient's contralateral teeth differ (see `arch::Asymmetry`).
+    #[serde(default)]
+    pub asym: u32,
 }
 
 impl DefectMix {
@@ -89,7 +95,7 @@ impl DefectMix {
 
 impl DefectMix {
     /// Parses `clean`, `random`, or
-    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1,walls=1,supra=N,sharp=1`
+    /// `holes=N,voids=N,nodules=N,spikes=N,drags=N,smears=N,doubles=N,preparations=N,margin_flaws=N,abutted=N,locks=N,embrasures=N,mobile=N,bulge=1,relief=1,walls=1,supra=N,sharp=1,asym=1`
     /// (any subset).
     /// `random` returns `None`: the generator picks a mix from the seed.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
@@ -126,9 +132,10 @@ impl DefectMix {
                 "walls" => mix.walls = n,
                 "supra" => mix.supra = n,
                 "sharp" => mix.sharp = n,
+                "asym" => mix.asym = n,
                 other => {
                     return Err(format!(
-                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief, walls, supra, sharp)"
+                    "unknown defect kind `{other}` (holes, voids, nodules, spikes, drags, smears, doubles, preparations, margin_flaws, abutted, locks, embrasures, mobile, bulge, relief, walls, supra, sharp, asym)"
                 ))
                 }
             }
@@ -157,6 +164,7 @@ impl DefectMix {
             walls: 0,
             supra: 0,
             sharp: 0,
+            asym: 0,
         }
     }
 }

@@ -120,6 +120,16 @@ pub(crate) fn generate_arch(spec: &PhantomSpec, shape: Option<truth::ArchShape>)
         t.finish = arch::Finish::Abutted;
     }
     shape_preparations(&mut teeth, &mix);
+    if mix.asym > 0 {
+        // Its own stream, so the rest of a seed stays where it was.
+        let mut asym_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x6173_796d);
+        for t in teeth
+            .iter_mut()
+            .filter(|t| t.prep.is_none() && t.fdi % 10 >= 4)
+        {
+            t.asym = Some(arch::Asymmetry::random(&mut asym_rng));
+        }
+    }
     // Its own stream, so the rest of a seed stays where it was without pull-risk parts.
     let mut pull_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7075_6c6c);
     let pull_plan = if mix.has_pull() {

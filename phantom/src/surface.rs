@@ -90,26 +90,32 @@ fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
     match position {
         1 | 2 => h -= 1.2 * (v / b).powi(2) * occlusal, // incisal edge: thin labiolingually
         3 => h += 0.8 * (-(u * u + v * v) / (0.3 * a * a)).exp(), // cusp tip
-        _ => h += occlusal_anatomy(position, u / a, v / b) * occlusal,
+        _ => h += occlusal_anatomy(position, u / a, v / b, t.asym.as_ref()) * occlusal,
     }
     Some(h)
 }
 
-/// Cusps and fissures of premolars and molars in unit footprint coordinates.
-fn occlusal_anatomy(position: u8, x: f32, y: f32) -> f32 {
-    let bump =
-        |cx: f32, cy: f32, amp: f32| amp * (-((x - cx).powi(2) + (y - cy).powi(2)) / 0.09).exp();
-    let cusps = if position <= 5 {
-        bump(0.0, 0.45, 1.0) + bump(0.0, -0.45, 0.8)
-    } else {
-        bump(0.45, 0.45, 1.0)
-            + bump(-0.45, 0.45, 1.0)
-            + bump(0.45, -0.45, 0.9)
-            + bump(-0.45, -0.45, 0.9)
+/// Cusps and fissures of premolars and molars in unit footprint coordinates, as the
+/// template has them or as `asym` varies them.
+fn occlusal_anatomy(position: u8, x: f32, y: f32, asym: Option<&crate::arch::Asymmetry>) -> f32 {
+    let (k, shift, fissures) = asym.map_or(([1.0; 4], [0.0; 2], 1.0), |a| {
+        (a.cusps, a.shift, a.fissures)
+    });
+    let bump = |cx: f32, cy: f32, amp: f32| {
+        let (dx, dy) = (x - cx - shift[0], y - cy - shift[1]);
+        amp * (-(dx * dx + dy * dy) / 0.09).exp()
     };
-    let central = -0.7 * (-(y / 0.12).powi(2)).exp() * (1.0 - x * x).max(0.0);
+    let cusps = if position <= 5 {
+        bump(0.0, 0.45, k[0]) + bump(0.0, -0.45, 0.8 * k[1])
+    } else {
+        bump(0.45, 0.45, k[0])
+            + bump(-0.45, 0.45, k[1])
+            + bump(0.45, -0.45, 0.9 * k[2])
+            + bump(-0.45, -0.45, 0.9 * k[3])
+    };
+    let central = -0.7 * fissures * (-(y / 0.12).powi(2)).exp() * (1.0 - x * x).max(0.0);
     let transverse = if position >= 6 {
-        -0.4 * (-(x / 0.1).powi(2)).exp() * (1.0 - y * y).max(0.0)
+        -0.4 * fissures * (-(x / 0.1).powi(2)).exp() * (1.0 - y * y).max(0.0)
     } else {
         0.0
     };
@@ -369,4 +375,32 @@ pub fn margin_line(
             curve.point(su, tv, z)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Asymmetry;
+    use rand::SeedableRng;
+
+    #[test]
+    fn an_unequal_crown_departs_from_the_template_and_the_template_is_kept() {
+        let same = Asymmetry {
+            cusps: [1.0; 4],
+            shift: [0.0; 2],
+            fissures: 1.0,
+        };
+        let drawn = Asymmetry::random(&mut rand_chacha::ChaCha8Rng::seed_from_u64(7));
+        let (mut kept, mut moved) = (0.0f32, 0.0f32);
+        for i in 0..21 {
+            for j in 0..21 {
+                let (x, y) = (i as f32 / 10.0 - 1.0, j as f32 / 10.0 - 1.0);
+                let template = occlusal_anatomy(6, x, y, None);
+                kept = kept.max((occlusal_anatomy(6, x, y, Some(&same)) - template).abs());
+                moved = moved.max((occlusal_anatomy(6, x, y, Some(&drawn)) - template).abs());
+            }
+        }
+        assert!(kept < 1e-6, "{kept}");
+        assert!(moved > 0.05 && moved < 0.6, "{moved}");
+    }
 }
