@@ -172,6 +172,13 @@ pub struct Asymmetry {
 }
 
 impl Asymmetry {
+    /// No departure: the template's anatomy.
+    pub const TEMPLATE: Self = Self {
+        cusps: [1.0; 4],
+        shift: [0.0; 2],
+        fissures: 1.0,
+    };
+
     /// Drawn from `rng`: cusps ±15 %, shifts ±5 % of the crown's width, fissures ±20 %.
     pub fn random(rng: &mut impl rand::Rng) -> Self {
         Self {

@@ -98,9 +98,11 @@ fn crown(t: &PlacedTooth, u: f32, v: f32) -> Option<f32> {
 /// Cusps and fissures of premolars and molars in unit footprint coordinates, as the
 /// template has them or as `asym` varies them.
 fn occlusal_anatomy(position: u8, x: f32, y: f32, asym: Option<&crate::arch::Asymmetry>) -> f32 {
-    let (k, shift, fissures) = asym.map_or(([1.0; 4], [0.0; 2], 1.0), |a| {
-        (a.cusps, a.shift, a.fissures)
-    });
+    let crate::arch::Asymmetry {
+        cusps: k,
+        shift,
+        fissures,
+    } = asym.copied().unwrap_or(crate::arch::Asymmetry::TEMPLATE);
     let bump = |cx: f32, cy: f32, amp: f32| {
         let (dx, dy) = (x - cx - shift[0], y - cy - shift[1]);
         amp * (-(dx * dx + dy * dy) / 0.09).exp()
@@ -385,11 +387,7 @@ mod tests {
 
     #[test]
     fn an_unequal_crown_departs_from_the_template_and_the_template_is_kept() {
-        let same = Asymmetry {
-            cusps: [1.0; 4],
-            shift: [0.0; 2],
-            fissures: 1.0,
-        };
+        let same = Asymmetry::TEMPLATE;
         let drawn = Asymmetry::random(&mut rand_chacha::ChaCha8Rng::seed_from_u64(7));
         let (mut kept, mut moved) = (0.0f32, 0.0f32);
         for i in 0..21 {
