@@ -25,7 +25,7 @@ mod topology;
 pub use bvh::{Bvh, BvhNode, ClosestPoint, RayHit};
 pub use curvature::Curvature;
 pub use normals::{face_normals_and_areas, vertex_areas, vertex_normals};
-pub use smooth::{laplacian_smooth, mean_edge_length, ring_average};
+pub use smooth::{laplacian_smooth, laplacian_smooth_many, mean_edge_length, ring_average};
 pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};
 
 use crate::scan::Scan;
