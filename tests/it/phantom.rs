@@ -721,6 +721,8 @@ fn committed_suites_parse_and_held_out_seeds_are_held_out() {
     let mut committed = seeds(&read(&root.join("suite.toml")));
     committed.extend(seeds(&read(&root.join("detail.toml"))));
     committed.extend(seeds(&read(&root.join("walls.toml"))));
+    committed.extend(seeds(&read(&root.join("asym.toml"))));
+    committed.extend(seeds(&read(&root.join("resolution.toml"))));
     let held: Vec<_> = std::fs::read_dir(root.join("heldout"))
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(Result::ok)
