@@ -69,19 +69,32 @@ fn smooth_step<'a>(
     next: &mut [[f32; 3]],
 ) {
     next.par_iter_mut().enumerate().for_each(|(v, out)| {
-        let ring = neighbours(v);
-        if ring.is_empty() || held.get(v).copied().unwrap_or(false) {
-            *out = cur[v];
-            return;
-        }
-        let mut m = [0.0f32; 3];
-        for w in ring {
-            let q = cur[*w as usize];
-            (0..3).for_each(|c| m[c] += q[c]);
-        }
-        let k = ring.len() as f32;
-        *out = std::array::from_fn(|c| (1.0 - weight) * cur[v][c] + weight * m[c] / k);
+        *out = match ring_mean(neighbours, held, cur, v) {
+            Some(m) => std::array::from_fn(|c| (1.0 - weight) * cur[v][c] + weight * m[c]),
+            None => cur[v],
+        };
     });
+}
+
+/// The mean of `v`'s neighbours in `cur`; `None` for a held or isolated vertex.
+#[inline]
+fn ring_mean<'a>(
+    neighbours: &(impl Fn(usize) -> &'a [u32] + Sync),
+    held: &[bool],
+    cur: &[[f32; 3]],
+    v: usize,
+) -> Option<[f32; 3]> {
+    let ring = neighbours(v);
+    if ring.is_empty() || held.get(v).copied().unwrap_or(false) {
+        return None;
+    }
+    let mut m = [0.0f32; 3];
+    for w in ring {
+        let q = cur[*w as usize];
+        (0..3).for_each(|c| m[c] += q[c]);
+    }
+    let k = ring.len() as f32;
+    Some(m.map(|x| x / k))
 }
 
 /// The result of [`laplacian_smooth`] at full `weight` for many `rounds`, in about
@@ -94,8 +107,8 @@ fn smooth_step<'a>(
 /// it (on a wavy test surface the result stays within 1 µm of the direct averaging's).
 /// Those terms follow from the recurrence `T_(k+1) = 2·S·T_k − T_(k−1)`, one averaging
 /// each; the sum is divided by the kept weights' total so that a flat surface (and each held
-/// vertex) stays exactly where it is. Positions are taken about their mean, which the
-/// averaging keeps, to spare `f32` precision. For `rounds` up to [`DIRECT_ROUNDS`] the
+/// vertex) stays exactly where it is. Positions are taken about their mean (the averaging
+/// commutes with a shift) to spare `f32` precision. For `rounds` up to [`DIRECT_ROUNDS`] the
 /// direct averaging is as cheap and is used.
 pub fn laplacian_smooth_many<'a>(
     neighbours: impl Fn(usize) -> &'a [u32] + Sync,
@@ -134,18 +147,7 @@ pub fn laplacian_smooth_many<'a>(
             .zip(sum.par_iter_mut())
             .enumerate()
             .for_each(|(v, (p, acc))| {
-                let ring = neighbours(v);
-                let s = if ring.is_empty() || held.get(v).copied().unwrap_or(false) {
-                    cur[v]
-                } else {
-                    let mut m = [0.0f32; 3];
-                    for u in ring {
-                        let q = cur[*u as usize];
-                        (0..3).for_each(|c| m[c] += q[c]);
-                    }
-                    let k = ring.len() as f32;
-                    m.map(|x| x / k)
-                };
+                let s = ring_mean(&neighbours, held, cur, v).unwrap_or(cur[v]);
                 *p = std::array::from_fn(|c| 2.0 * s[c] - p[c]);
                 (0..3).for_each(|c| acc[c] += w * p[c]);
             });

@@ -365,9 +365,9 @@ const HOOD_ACROSS_MM: f32 = SHOULDER_MM.1 + 0.3;
 /// How far from a station's centre its surroundings are gathered over a curved surface, mm.
 const HOOD_REACH_MM: f32 = SHOULDER_MM.1 + 0.6;
 
-/// The surface around a groove's station: reached over the mesh from `members`, the region's
-/// vertices of its frame and the two beside it, within the station's box (a little thicker than its slab,
-/// [`HOOD_ACROSS_MM`] across, [`HOOD_REACH_MM`] from its centre).
+/// The surface around a groove's station: reached over the mesh from `members`, the
+/// region's vertices of its frame and the two beside it, within the station's box (a little
+/// thicker than its slab, [`HOOD_ACROSS_MM`] across, [`HOOD_REACH_MM`] from its centre).
 ///
 /// The frames' own shares of the region's surroundings ([`neighbourhood`]) suffice along a
 /// narrow region; where the region is wide or branched (a groove joined by a fissure or a
@@ -377,8 +377,9 @@ const HOOD_REACH_MM: f32 = SHOULDER_MM.1 + 0.6;
 /// crests of anatomy (a molar's cusp and marginal ridges, the gingiva's contour) pass as
 /// ridges (even-walls phantoms: 6 false ridges, clean controls 0.29 false drags per scan),
 /// and no measure of the ridges' cross-sections (width over height, misfit, fold) tells
-/// them from the low, broad drag ridges. So held-out 2611's 7.5 mm, 0.42 mm high ridge on
-/// 24, whose region is joined by a crease, still has none of its 17 stations measured.
+/// them from the low, broad drag ridges. Nor does any slab measure a groove where the
+/// surface folds within its shoulders: held-out 2611's 7.5 mm groove, running into the
+/// embrasure between 23 and 24, still has none of its 17 stations measured.
 fn slab_hood(s: &Surface<'_>, members: &[Vec<u32>], frame: &Frame) -> Vec<u32> {
     let Some(across) = frame.normal.cross(&frame.dir).try_normalize(1e-6) else {
         return Vec::new();
@@ -635,21 +636,11 @@ mod tests {
         for p in &mut positions {
             *p = [p[0] - 0.5 * size, p[1] - 0.5 * size, 0.0];
         }
-        let mut rows = vec![std::collections::BTreeSet::new(); positions.len()];
-        for t in &triangles {
-            for k in 0..3 {
-                let (a, b) = (t[k], t[(k + 1) % 3]);
-                rows[a as usize].insert(b);
-                rows[b as usize].insert(a);
-            }
-        }
-        let mut offsets = vec![0u32];
-        let mut items = Vec::new();
-        for r in rows {
-            items.extend(r);
-            offsets.push(items.len() as u32);
-        }
-        (positions, offsets, items)
+        let scan = imprint_core::shapes::to_scan((positions, triangles));
+        let rows = imprint_core::derived::DerivedData::new(&scan)
+            .adjacency()
+            .clone();
+        (scan.positions, rows.offsets, rows.items)
     }
 
     /// A wide region whose right half is ordered the other way along the mark: its frames
