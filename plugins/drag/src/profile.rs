@@ -84,17 +84,19 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
     {
         return None;
     }
-    // A ridge keeps the region's own neighbourhood: its own slab exposes the crests of
-    // anatomy (see [`slab_hood`]).
-    let buckets = if sign > 0.0 {
+    // Per frame: for a ridge, its share of the region's surroundings (its own slab exposes
+    // the crests of anatomy, see [`slab_hood`]); for a groove, its region vertices, from
+    // which each station gathers its own surroundings.
+    let ridge = sign > 0.0;
+    let by_frame = if ridge {
         neighbourhood(s, &index, line.len(), HOOD_ACROSS_MM)
     } else {
         members(&index, line.len())
     };
     let stations: Vec<Station> = (0..line.len())
         .filter_map(|k| {
-            let nearby = &buckets[k.saturating_sub(1)..(k + 2).min(line.len())];
-            let near = if sign > 0.0 {
+            let nearby = &by_frame[k.saturating_sub(1)..(k + 2).min(line.len())];
+            let near = if ridge {
                 nearby.concat()
             } else {
                 slab_hood(s, nearby, &line[k])
