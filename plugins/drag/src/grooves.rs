@@ -190,15 +190,24 @@ pub fn find(s: &Surface<'_>, heights: &[f32], raw: &[f32], settings: &Settings) 
     let noise = noise_level(heights);
     let seed = (4.0 * noise).max(0.3 * settings.min_depth);
     let grow = (2.0 * noise).max(0.15 * settings.min_depth);
-    let marks: Vec<Groove> = regions(s, heights, seed, grow)
-        .into_par_iter()
-        .filter_map(|r| {
+    let regions = regions(s, heights, seed, grow);
+    let channels = crate::profile::Channels::new(s, &regions, heights);
+    let marks: Vec<Groove> = regions
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
             let sign = heights[r[0] as usize].signum();
             let peak = r
                 .iter()
                 .map(|&v| heights[v as usize].abs())
                 .fold(0.0, f32::max);
-            crate::profile::measure(s, &r, sign, settings).map(|g| Groove { peak, ..g })
+            let candidate = crate::profile::Candidate {
+                region: r,
+                sign,
+                id: i as u32,
+            };
+            crate::profile::measure(s, &candidate, &channels, settings)
+                .map(|g| Groove { peak, ..g })
         })
         .collect();
     // A narrow channel keeps a good share of its depth through the band-pass; a broad shape

@@ -16,7 +16,9 @@
 //! folding the other way (a groove over a cusp's crown, a ridge across a valley) are the
 //! curve of the tooth, not a crease; so is a ridge's convex ground (a ridge traced over a
 //! cusp). Stations on a crease, or whose two shoulders lie on
-//! different teeth or on a tooth and the gingiva, do not count as a mark.
+//! different teeth or on a tooth and the gingiva, do not count as a mark. A parallel channel
+//! of the same sign beside it (another mark of the tray's set, 1.4–2.3 mm off) is left out
+//! of the shoulders (see [`Channels`]).
 //!
 //! **Length.** The stations stop short of a mark's tapered ends (they count only where it is
 //! deep enough, every half millimetre): once they have traced most of the shortest mark
@@ -26,6 +28,7 @@ use crate::grooves::{Groove, Settings, Surface};
 use imprint_core::util::FastMap;
 use nalgebra::Vector3;
 use std::cmp::Ordering;
+use rayon::prelude::*;
 use std::collections::BinaryHeap;
 
 type V3 = Vector3<f32>;
@@ -65,8 +68,91 @@ const MIN_SPAN_LONG: f32 = 0.8;
 /// A channel this close to a tooth outline runs along it, mm.
 pub const OUTLINE_MM: f32 = 1.2;
 
+/// A candidate region to measure: its vertices, its sign (negative: a groove) and its
+/// index among the candidates.
+pub struct Candidate<'r> {
+    pub region: &'r [u32],
+    pub sign: f32,
+    pub id: u32,
+}
+
+/// Which candidate region (and of which sign) each vertex belongs to, and each region's
+/// long axis, so a station can leave a parallel channel out of its shoulders.
+pub struct Channels {
+    owner: Vec<u32>,
+    signs: Vec<f32>,
+    /// Per region, the unit direction of its greatest spread, if it is elongated.
+    axes: Vec<Option<V3>>,
+}
+
+impl Channels {
+    const NONE: u32 = u32::MAX;
+
+    /// The owners of `regions`' vertices, each region's sign from the `heights` at its
+    /// first (seed) vertex, and its long axis.
+    pub fn new(s: &Surface<'_>, regions: &[Vec<u32>], heights: &[f32]) -> Self {
+        let mut owner = vec![Self::NONE; heights.len()];
+        for (i, r) in regions.iter().enumerate() {
+            for &v in r {
+                if let Some(o) = owner.get_mut(v as usize) {
+                    *o = i as u32;
+                }
+            }
+        }
+        let signs = regions
+            .iter()
+            .map(|r| heights.get(r[0] as usize).map_or(0.0, |h| h.signum()))
+            .collect();
+        let axes = regions.par_iter().map(|r| long_axis(s, r)).collect();
+        Self { owner, signs, axes }
+    }
+
+    /// Whether `v` lies in another candidate channel of the same sign as `c`, running
+    /// parallel to it: a mark of the same set (1.4–2.3 mm apart) reaches into a station's
+    /// shoulders, and a parabola fitted through it reads the mark shallow, wide or misfitted.
+    fn foreign(&self, v: u32, c: &Candidate<'_>, dir: &V3) -> bool {
+        match self.owner.get(v as usize) {
+            Some(&o) if o != Self::NONE && o != c.id => {
+                self.signs[o as usize] == c.sign
+                    && self.axes[o as usize].is_some_and(|a| a.dot(dir).abs() >= PARALLEL_COS)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Channels within ~25° of each other run parallel.
+const PARALLEL_COS: f32 = 0.9;
+
+/// The direction of a region's greatest spread, when it spreads at least 1.5 times as far
+/// that way as any other.
+fn long_axis(s: &Surface<'_>, region: &[u32]) -> Option<V3> {
+    let n = region.len() as f32;
+    let mean = region
+        .iter()
+        .fold(V3::zeros(), |a, &v| a + v3(s.positions[v as usize]))
+        / n;
+    let cov = region
+        .iter()
+        .fold(nalgebra::Matrix3::<f32>::zeros(), |a, &v| {
+            let d = v3(s.positions[v as usize]) - mean;
+            a + d * d.transpose() / n
+        });
+    let eig = cov.symmetric_eigen();
+    let mut order = [0usize, 1, 2];
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    (eig.eigenvalues[order[0]] >= 2.25 * eig.eigenvalues[order[1]].max(1e-9))
+        .then(|| eig.eigenvectors.column(order[0]).into_owned())
+}
+
 /// Shape and profile of a candidate region; `None` when it is not a drag mark.
-pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) -> Option<Groove> {
+pub fn measure(
+    s: &Surface<'_>,
+    candidate: &Candidate<'_>,
+    channels: &Channels,
+    settings: &Settings,
+) -> Option<Groove> {
+    let (region, sign) = (candidate.region, candidate.sign);
     // Cheap first: too short, or (area over the least length it can have) too wide.
     let reach = extent(s, region);
     let area = region.len() as f32 * VERTEX_AREA * s.edge * s.edge;
@@ -101,7 +187,8 @@ pub fn measure(s: &Surface<'_>, region: &[u32], sign: f32, settings: &Settings) 
             } else {
                 slab_hood(s, nearby, &line[k])
             };
-            station(s, &near, &index, &line[k], sign)
+            let foreign = |v: u32| channels.foreign(v, candidate, &line[k].dir);
+            station(s, &near, (&index, &foreign), &line[k], sign)
         })
         .collect();
     let good: Vec<&Station> = stations
@@ -441,7 +528,7 @@ struct Station {
 fn station(
     s: &Surface<'_>,
     hood: &[u32],
-    in_region: &FastMap<u32, usize>,
+    (in_region, foreign): (&FastMap<u32, usize>, &dyn Fn(u32) -> bool),
     frame: &Frame,
     sign: f32,
 ) -> Option<Station> {
@@ -465,9 +552,9 @@ fn station(
     }
     let centroid = core.iter().map(|p| p.1).sum::<f32>() / core.len() as f32;
     // Centre on the deepest point of a first fit, then fit again around it.
-    let (_, c, _) = cross_section(&slab, centroid)?;
+    let (_, c, _) = cross_section(&slab, centroid, foreign)?;
     let x0 = deepest(&slab, c, centroid, sign)?;
-    let (shoulders, c, misfit) = cross_section(&slab, x0)?;
+    let (shoulders, c, misfit) = cross_section(&slab, x0, foreign)?;
     let inner: Vec<(f32, f32)> = slab
         .iter()
         .filter(|p| (p.1 - x0).abs() < SHOULDER_MM.0)
@@ -501,13 +588,18 @@ fn station(
     })
 }
 
-/// The shoulders about `x0` (at least two points each side), the parabola through them and
-/// its misfit.
+/// The shoulders about `x0` (at least two points each side, none in a `foreign` channel),
+/// the parabola through them and its misfit.
 #[allow(clippy::type_complexity)]
-fn cross_section(slab: &[(u32, f32, f32)], x0: f32) -> Option<(Vec<(f32, f32)>, [f32; 3], f32)> {
+fn cross_section(
+    slab: &[(u32, f32, f32)],
+    x0: f32,
+    foreign: &dyn Fn(u32) -> bool,
+) -> Option<(Vec<(f32, f32)>, [f32; 3], f32)> {
     let shoulders: Vec<(f32, f32)> = slab
         .iter()
         .filter(|p| (SHOULDER_MM.0..=SHOULDER_MM.1).contains(&(p.1 - x0).abs()))
+        .filter(|p| !foreign(p.0))
         .map(|p| (p.1, p.2))
         .collect();
     let left = shoulders.iter().filter(|(x, _)| *x < x0).count();
@@ -713,5 +805,75 @@ mod tests {
             let p = positions[v as usize];
             p[0].abs() <= HOOD_ACROSS_MM + 1e-4 && (p[1] - 0.25).abs() <= SLAB_MM + 0.3 + 1e-4
         }));
+    }
+
+    /// Two parallel grooves 1.4 mm apart, as a tray's set leaves them: the shallow one's
+    /// shoulders reach into the deep one. Measured with the deep one as a channel of its
+    /// own, the shallow one reads its true depth; measured through it, it does not.
+    #[test]
+    fn a_parallel_channel_stays_out_of_the_shoulders() {
+        let (mut positions, offsets, items) = grid(120, 12.0);
+        let groove = |x: f32, centre: f32, half: f32, depth: f32| {
+            let d = (x - centre).abs();
+            if d < half {
+                -depth * (1.0 - (d / half).powi(2))
+            } else {
+                0.0
+            }
+        };
+        for p in &mut positions {
+            if p[1].abs() <= 3.0 {
+                p[2] = groove(p[0], -0.65, 0.4, 0.3) + groove(p[0], 0.75, 0.25, 0.08);
+            }
+        }
+        let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
+        let boundary = vec![false; positions.len()];
+        let s = Surface {
+            positions: &positions,
+            normals: &normals,
+            offsets: &offsets,
+            items: &items,
+            boundary: &boundary,
+            edge: 0.1,
+            teeth: &[],
+        };
+        let heights: Vec<f32> = positions.iter().map(|p| p[2]).collect();
+        // Each region as the analyzer grows it: down to 30% of its deepest point.
+        let region = |left: bool, depth: f32| -> Vec<u32> {
+            let mut r: Vec<u32> = (0..positions.len() as u32)
+                .filter(|&v| {
+                    let p = positions[v as usize];
+                    (p[0] < 0.0) == left && p[2] <= -0.3 * depth
+                })
+                .collect();
+            r.sort_by(|&a, &b| heights[a as usize].total_cmp(&heights[b as usize]));
+            r
+        };
+        let regions = vec![region(true, 0.3), region(false, 0.08)];
+        let settings = Settings {
+            min_depth: 0.05,
+            min_length: 2.0,
+            max_width: 0.9,
+            max_ridge_width: 0.78,
+        };
+        let shallow = Candidate {
+            region: &regions[1],
+            sign: -1.0,
+            id: 1,
+        };
+        let apart = Channels::new(&s, &regions, &heights);
+        let mark = measure(&s, &shallow, &apart, &settings).expect("the shallow groove");
+        assert!((mark.depth + 0.08).abs() < 0.02, "depth {}", mark.depth);
+        assert!((mark.length - 6.0).abs() < 0.6, "length {}", mark.length);
+        // Without the deep groove as a channel of its own, its wall lies in the shoulders.
+        let unknown = Channels::new(&s, &regions[1..], &heights);
+        let through = measure(&s, &shallow, &unknown, &settings);
+        assert!(
+            through
+                .as_ref()
+                .is_none_or(|m| (m.depth + 0.08).abs() > 0.04),
+            "measured through the deep groove: {:?}",
+            through.map(|m| m.depth)
+        );
     }
 }
