@@ -197,15 +197,14 @@ pub fn ring_average<'a>(
     rounds: usize,
 ) -> Vec<f32> {
     let mut cur = values.to_vec();
+    let mut next = vec![0.0f32; cur.len()];
     for _ in 0..rounds {
-        cur = (0..cur.len())
-            .into_par_iter()
-            .map(|v| {
-                let ring = neighbours(v);
-                let sum: f32 = ring.iter().map(|&w| cur[w as usize]).sum();
-                (cur[v] + sum) / (1 + ring.len()) as f32
-            })
-            .collect();
+        next.par_iter_mut().enumerate().for_each(|(v, out)| {
+            let ring = neighbours(v);
+            let sum: f32 = ring.iter().map(|&w| cur[w as usize]).sum();
+            *out = (cur[v] + sum) / (1 + ring.len()) as f32;
+        });
+        std::mem::swap(&mut cur, &mut next);
     }
     cur
 }
