@@ -27,8 +27,8 @@
 use crate::grooves::{Groove, Settings, Surface};
 use imprint_core::util::FastMap;
 use nalgebra::Vector3;
-use std::cmp::Ordering;
 use rayon::prelude::*;
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 type V3 = Vector3<f32>;
@@ -723,18 +723,48 @@ fn median(mut v: Vec<f32>) -> f32 {
 mod tests {
     use super::*;
 
-    /// A flat grid of `n` cells a side, `size` mm wide, centred on the origin, and its
-    /// vertex graph as compressed rows.
-    fn grid(n: u32, size: f32) -> (Vec<[f32; 3]>, Vec<u32>, Vec<u32>) {
-        let (mut positions, triangles) = imprint_core::shapes::grid_plane(n, size);
-        for p in &mut positions {
-            *p = [p[0] - 0.5 * size, p[1] - 0.5 * size, 0.0];
+    /// A flat grid, its vertex graph as compressed rows, and normals facing +z.
+    struct Sheet {
+        positions: Vec<[f32; 3]>,
+        offsets: Vec<u32>,
+        items: Vec<u32>,
+        normals: Vec<[f32; 3]>,
+        boundary: Vec<bool>,
+    }
+
+    impl Sheet {
+        /// `n` cells a side, `size` mm wide, centred on the origin.
+        fn grid(n: u32, size: f32) -> Self {
+            let (mut positions, triangles) = imprint_core::shapes::grid_plane(n, size);
+            for p in &mut positions {
+                *p = [p[0] - 0.5 * size, p[1] - 0.5 * size, 0.0];
+            }
+            let scan = imprint_core::shapes::to_scan((positions, triangles));
+            let rows = imprint_core::derived::DerivedData::new(&scan)
+                .adjacency()
+                .clone();
+            let count = scan.positions.len();
+            Self {
+                positions: scan.positions,
+                offsets: rows.offsets,
+                items: rows.items,
+                normals: vec![[0.0, 0.0, 1.0]; count],
+                boundary: vec![false; count],
+            }
         }
-        let scan = imprint_core::shapes::to_scan((positions, triangles));
-        let rows = imprint_core::derived::DerivedData::new(&scan)
-            .adjacency()
-            .clone();
-        (scan.positions, rows.offsets, rows.items)
+
+        /// The sheet as the detectors see it, without tooth labels.
+        fn surface(&self, edge: f32) -> Surface<'_> {
+            Surface {
+                positions: &self.positions,
+                normals: &self.normals,
+                offsets: &self.offsets,
+                items: &self.items,
+                boundary: &self.boundary,
+                edge,
+                teeth: &[],
+            }
+        }
     }
 
     /// A wide region whose right half is ordered the other way along the mark: its frames
@@ -742,18 +772,8 @@ mod tests {
     /// still see the surface on both sides, out to its shoulders.
     #[test]
     fn a_station_sees_both_shoulders_when_the_frames_interleave() {
-        let (positions, offsets, items) = grid(60, 12.0);
-        let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
-        let boundary = vec![false; positions.len()];
-        let s = Surface {
-            positions: &positions,
-            normals: &normals,
-            offsets: &offsets,
-            items: &items,
-            boundary: &boundary,
-            edge: 0.2,
-            teeth: &[],
-        };
+        let sheet = Sheet::grid(60, 12.0);
+        let (s, positions) = (sheet.surface(0.2), &sheet.positions);
         // Region: |x| <= 0.5, |y| <= 3, in 12 frames along y; the right half's frames are
         // shifted by half the mark, so beside frame 6 on the right lie frames 0 and 11.
         let frames = 12;
@@ -812,7 +832,7 @@ mod tests {
     /// own, the shallow one reads its true depth; measured through it, it does not.
     #[test]
     fn a_parallel_channel_stays_out_of_the_shoulders() {
-        let (mut positions, offsets, items) = grid(120, 12.0);
+        let mut sheet = Sheet::grid(120, 12.0);
         let groove = |x: f32, centre: f32, half: f32, depth: f32| {
             let d = (x - centre).abs();
             if d < half {
@@ -821,22 +841,12 @@ mod tests {
                 0.0
             }
         };
-        for p in &mut positions {
+        for p in &mut sheet.positions {
             if p[1].abs() <= 3.0 {
                 p[2] = groove(p[0], -0.65, 0.4, 0.3) + groove(p[0], 0.75, 0.25, 0.08);
             }
         }
-        let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
-        let boundary = vec![false; positions.len()];
-        let s = Surface {
-            positions: &positions,
-            normals: &normals,
-            offsets: &offsets,
-            items: &items,
-            boundary: &boundary,
-            edge: 0.1,
-            teeth: &[],
-        };
+        let (s, positions) = (sheet.surface(0.1), &sheet.positions);
         let heights: Vec<f32> = positions.iter().map(|p| p[2]).collect();
         // Each region as the analyzer grows it: down to 30% of its deepest point.
         let region = |left: bool, depth: f32| -> Vec<u32> {
