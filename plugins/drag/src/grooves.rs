@@ -110,6 +110,28 @@ impl Surface<'_> {
         region
     }
 
+    /// The spread of `region`'s vertices (not empty): their mean, and the principal
+    /// variances with their unit axes, largest first.
+    pub fn spread(&self, region: &[u32]) -> (V3, [f32; 3], [V3; 3]) {
+        let p = |v: u32| v3(self.positions[v as usize]);
+        let n = region.len().max(1) as f32;
+        let mean = region.iter().fold(V3::zeros(), |a, &v| a + p(v)) / n;
+        let cov = region
+            .iter()
+            .fold(nalgebra::Matrix3::<f32>::zeros(), |a, &v| {
+                let d = p(v) - mean;
+                a + d * d.transpose() / n
+            });
+        let eig = cov.symmetric_eigen();
+        let mut order = [0usize, 1, 2];
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        (
+            mean,
+            order.map(|k| eig.eigenvalues[k]),
+            order.map(|k| eig.eigenvectors.column(k).into_owned()),
+        )
+    }
+
     /// The neighbours of vertex `v` (none for a vertex out of range).
     #[inline]
     pub fn ring(&self, v: usize) -> &[u32] {

@@ -127,22 +127,8 @@ const PARALLEL_COS: f32 = 0.9;
 /// The direction of a region's greatest spread, when it spreads at least 1.5 times as far
 /// that way as any other.
 fn long_axis(s: &Surface<'_>, region: &[u32]) -> Option<V3> {
-    let n = region.len() as f32;
-    let mean = region
-        .iter()
-        .fold(V3::zeros(), |a, &v| a + v3(s.positions[v as usize]))
-        / n;
-    let cov = region
-        .iter()
-        .fold(nalgebra::Matrix3::<f32>::zeros(), |a, &v| {
-            let d = v3(s.positions[v as usize]) - mean;
-            a + d * d.transpose() / n
-        });
-    let eig = cov.symmetric_eigen();
-    let mut order = [0usize, 1, 2];
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-    (eig.eigenvalues[order[0]] >= 2.25 * eig.eigenvalues[order[1]].max(1e-9))
-        .then(|| eig.eigenvectors.column(order[0]).into_owned())
+    let (_, variance, axes) = s.spread(region);
+    (variance[0] >= 2.25 * variance[1].max(1e-9)).then_some(axes[0])
 }
 
 /// Shape and profile of a candidate region; `None` when it is not a drag mark.

@@ -17,7 +17,7 @@
 
 use crate::grooves::Surface;
 use imprint_core::derived::ring_average;
-use nalgebra::{Matrix3, Vector3};
+use nalgebra::Vector3;
 
 /// Detection settings.
 #[derive(Debug, Clone, Copy)]
@@ -210,18 +210,7 @@ fn measure(s: &Surface<'_>, region: Vec<u32>, ratio: f32) -> Option<Smear> {
     }
     let tooth = (1..256).max_by_key(|&t| counts[t]).unwrap_or(0) as u8;
     let p = |v: u32| Vector3::from(s.positions[v as usize]);
-    let count = region.len() as f32;
-    let mean = region.iter().map(|&v| p(v)).sum::<Vector3<f32>>() / count;
-    let mut cov = Matrix3::zeros();
-    for &v in &region {
-        let d = p(v) - mean;
-        cov += d * d.transpose();
-    }
-    let eig = (cov / count).symmetric_eigen();
-    let mut order = [0usize, 1, 2];
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-    let axis: Vector3<f32> = eig.eigenvectors.column(order[0]).into();
-    let across: Vector3<f32> = eig.eigenvectors.column(order[1]).into();
+    let (mean, _, [axis, across, _]) = s.spread(&region);
     // (Smallest, vertex) and (largest, vertex) along a direction.
     let extremes = |dir: &Vector3<f32>| {
         region.iter().fold(
