@@ -218,16 +218,11 @@ pub fn find(s: &Surface<'_>, heights: &[f32], raw: &[f32], settings: &Settings) 
         .par_iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            let sign = heights[r[0] as usize].signum();
             let peak = r
                 .iter()
                 .map(|&v| heights[v as usize].abs())
                 .fold(0.0, f32::max);
-            let candidate = crate::profile::Candidate {
-                region: r,
-                sign,
-                id: i as u32,
-            };
+            let candidate = channels.candidate(i, r);
             crate::profile::measure(s, &candidate, &channels, settings)
                 .map(|g| Groove { peak, ..g })
         })

@@ -69,11 +69,11 @@ const MIN_SPAN_LONG: f32 = 0.8;
 pub const OUTLINE_MM: f32 = 1.2;
 
 /// A candidate region to measure: its vertices, its sign (negative: a groove) and its
-/// index among the candidates.
+/// index among the candidates (see [`Channels::candidate`]).
 pub struct Candidate<'r> {
-    pub region: &'r [u32],
-    pub sign: f32,
-    pub id: u32,
+    region: &'r [u32],
+    sign: f32,
+    id: u32,
 }
 
 /// Which candidate region (and of which sign) each vertex belongs to, and each region's
@@ -105,6 +105,16 @@ impl Channels {
             .collect();
         let axes = regions.par_iter().map(|r| long_axis(s, r)).collect();
         Self { owner, signs, axes }
+    }
+
+    /// Region `id` (of those given to [`Channels::new`]) as a candidate to measure, with its
+    /// sign.
+    pub fn candidate<'r>(&self, id: usize, region: &'r [u32]) -> Candidate<'r> {
+        Candidate {
+            region,
+            sign: self.signs.get(id).copied().unwrap_or(0.0),
+            id: id as u32,
+        }
     }
 
     /// Whether `v` lies in another candidate channel of the same sign as `c`, running
