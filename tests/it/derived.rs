@@ -217,6 +217,76 @@ fn bvh_ray_casts_and_closest_points_on_a_sphere() {
     );
 }
 
+/// `ensure` starts a piece once everything it is computed from is done: the prerequisites
+/// must name every piece the computation reads (else it computes that piece itself, maybe
+/// twice) and form no cycle (else the piece never starts).
+#[test]
+fn prerequisites_are_complete_and_acyclic() {
+    use imprint_core::derived::DerivedKind;
+    let scan = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
+        seed: 5,
+        triangles: 6_000,
+        ..Default::default()
+    })
+    .scan;
+    for k in DerivedKind::ALL {
+        // Acyclic: a kind is not among its own prerequisites, however far down.
+        let below = DerivedKind::with_prerequisites(k.prerequisites());
+        assert!(
+            !below.contains(&k),
+            "{k:?} depends on itself through {below:?}"
+        );
+        // Complete: computing the kind alone computes nothing beyond its prerequisites.
+        let d = DerivedData::new(&scan);
+        d.ensure(&[k]);
+        let mut expected = DerivedKind::with_prerequisites(&[k]);
+        let mut done = d.computed();
+        expected.sort();
+        done.sort();
+        assert_eq!(done, expected, "computing {k:?}");
+    }
+}
+
+/// Many scans' derived data computed at once on a pool of 8 threads, as the host does for a
+/// batch: every piece, the tooth map too. Computed inside their `OnceLock`s, the pieces
+/// deadlocked here within the first few rounds (a thread waiting inside one piece's
+/// computation stole a task that needed that same piece). A hang fails the test after two
+/// minutes instead of holding the suite.
+#[test]
+fn ensure_on_many_threads_does_not_deadlock() {
+    use imprint_core::derived::DerivedKind;
+    use rayon::prelude::*;
+    let scan = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
+        seed: 3,
+        triangles: 8_000,
+        ..Default::default()
+    })
+    .scan;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(8)
+            .build()
+            .expect("a thread pool");
+        let complete = pool.install(|| {
+            (0..ROUNDS).all(|_| {
+                let all: Vec<DerivedData<'_>> = (0..4).map(|_| DerivedData::new(&scan)).collect();
+                all.par_iter().for_each(|d| d.ensure(&DerivedKind::ALL));
+                all.iter()
+                    .all(|d| d.computed().len() == DerivedKind::ALL.len())
+            })
+        });
+        let _ = done.send(complete);
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(complete) => assert!(complete, "a piece was missing after ensure"),
+        Err(_) => panic!("derived data for 4 scans on 8 threads: not done in 2 minutes (deadlock)"),
+    }
+}
+
+/// Rounds of [`ensure_on_many_threads_does_not_deadlock`].
+const ROUNDS: usize = 25;
+
 #[test]
 fn ensure_computes_requested_pieces_once() {
     use imprint_core::derived::DerivedKind;

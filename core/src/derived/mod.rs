@@ -3,7 +3,15 @@
 //!
 //! Each piece sits in a [`OnceLock`]: the first caller computes it, later callers (on any
 //! thread) get the same value. [`DerivedData::ensure`] computes a set of pieces up front, in
-//! parallel, for the union of what the loaded analyzers declared they need.
+//! parallel, each as soon as what it is computed from is done, for the union of what the
+//! loaded analyzers declared they need.
+//!
+//! A piece is computed *outside* its cell and only then stored (see [`lazily`]). Computed
+//! inside `OnceLock::get_or_init`, it deadlocked under rayon: a thread that waits in a
+//! parallel loop inside the initialiser steals other tasks, and a stolen task that needs the
+//! same piece waits for the initialiser, which is that thread itself (seen with 8 worker
+//! threads; see the `derived` integration tests). Two callers that race may both compute a
+//! piece; both get the value stored first, and the two are identical.
 //!
 //! ```
 //! use imprint_core::{Scan, derived::DerivedData};
@@ -31,6 +39,7 @@ pub use topology::{BoundaryLoop, BoundaryLoops, Components, Csr, Edge, EdgeMap};
 use crate::scan::Scan;
 use crate::toothmap::{MapHints, ToothMap};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// One piece of derived data, as analyzers name it in their manifests.
@@ -73,6 +82,55 @@ impl DerivedKind {
         Self::Bvh,
         Self::ToothMap,
     ];
+
+    /// The kinds this one is computed from, directly.
+    pub fn prerequisites(self) -> &'static [DerivedKind] {
+        match self {
+            Self::VertexFaces
+            | Self::Components
+            | Self::FaceNormals
+            | Self::VertexNormals
+            | Self::Bvh => &[],
+            Self::EdgeMap => &[Self::VertexFaces],
+            Self::BoundaryLoops => &[Self::EdgeMap, Self::Components],
+            Self::Adjacency => &[Self::EdgeMap],
+            Self::Curvature => &[Self::VertexNormals, Self::EdgeMap],
+            Self::ToothMap => &[
+                Self::VertexFaces,
+                Self::FaceNormals,
+                Self::VertexNormals,
+                Self::Adjacency,
+                Self::BoundaryLoops,
+                Self::Components,
+            ],
+        }
+    }
+
+    /// `kinds` with everything they are computed from, directly or not.
+    pub fn with_prerequisites(kinds: &[DerivedKind]) -> Vec<DerivedKind> {
+        let mut all: Vec<DerivedKind> = kinds.to_vec();
+        let mut i = 0;
+        while i < all.len() {
+            for p in all[i].prerequisites() {
+                if !all.contains(p) {
+                    all.push(*p);
+                }
+            }
+            i += 1;
+        }
+        all
+    }
+}
+
+/// The value in `cell`, computed by `compute` first if it is empty. The computation runs
+/// outside the cell (it may wait on rayon tasks; see the module docs): only storing the
+/// value holds the cell, and if a racing caller stored first, its value is returned.
+fn lazily<T>(cell: &OnceLock<T>, compute: impl FnOnce() -> T) -> &T {
+    if let Some(value) = cell.get() {
+        return value;
+    }
+    let value = compute();
+    cell.get_or_init(|| value)
 }
 
 /// The derived data of one scan. Cheap to create; every piece is computed on first use.
@@ -123,29 +181,56 @@ impl<'a> DerivedData<'a> {
         self.scan
     }
 
-    /// Computes the given pieces now, in parallel where they are independent.
+    /// Computes the given pieces, and what they are computed from, now and in parallel:
+    /// each piece is started as soon as the pieces it is computed from are done, and
+    /// computed by one thread only.
     pub fn ensure(&self, kinds: &[DerivedKind]) {
-        use rayon::prelude::*;
-        // The BVH build is the longest independent piece: start it beside the rest.
-        rayon::join(
-            || {
-                if kinds.contains(&DerivedKind::Bvh) {
-                    self.bvh();
+        let wanted = DerivedKind::with_prerequisites(kinds);
+        // Per wanted piece, how many of its prerequisites are still to be computed.
+        let pending: Vec<AtomicUsize> = wanted
+            .iter()
+            .map(|k| {
+                let n = k
+                    .prerequisites()
+                    .iter()
+                    .filter(|p| wanted.contains(p))
+                    .count();
+                AtomicUsize::new(n)
+            })
+            .collect();
+        rayon::scope(|s| {
+            for (i, count) in pending.iter().enumerate() {
+                if count.load(Ordering::Acquire) == 0 {
+                    self.spawn_piece(s, i, &wanted, &pending);
                 }
-            },
-            || {
-                kinds
-                    .par_iter()
-                    .filter(|k| **k != DerivedKind::Bvh)
-                    .for_each(|k| self.compute(*k));
-            },
-        );
+            }
+        });
+    }
+
+    /// Computes `wanted[i]`, then starts every wanted piece that was waiting for it last.
+    fn spawn_piece<'s>(
+        &'s self,
+        s: &rayon::Scope<'s>,
+        i: usize,
+        wanted: &'s [DerivedKind],
+        pending: &'s [AtomicUsize],
+    ) {
+        s.spawn(move |s| {
+            self.compute(wanted[i]);
+            for (j, k) in wanted.iter().enumerate() {
+                if k.prerequisites().contains(&wanted[i])
+                    && pending[j].fetch_sub(1, Ordering::AcqRel) == 1
+                {
+                    self.spawn_piece(s, j, wanted, pending);
+                }
+            }
+        });
     }
 
     fn compute(&self, kind: DerivedKind) {
         match kind {
             DerivedKind::VertexFaces => drop(self.vertex_faces()),
-            DerivedKind::EdgeMap => drop(self.edges()),
+            DerivedKind::EdgeMap => drop(self.on_boundary()),
             DerivedKind::BoundaryLoops => drop(self.boundary_loops()),
             DerivedKind::Components => drop(self.components()),
             DerivedKind::FaceNormals => drop(self.face_normals()),
@@ -159,19 +244,21 @@ impl<'a> DerivedData<'a> {
 
     /// Vertex → incident faces.
     pub fn vertex_faces(&self) -> &Csr {
-        self.vertex_faces
-            .get_or_init(|| Csr::vertex_faces(self.scan.positions.len(), &self.scan.triangles))
+        lazily(&self.vertex_faces, || {
+            Csr::vertex_faces(self.scan.positions.len(), &self.scan.triangles)
+        })
     }
 
     /// Undirected edges, boundary and non-manifold edges.
     pub fn edges(&self) -> &EdgeMap {
-        self.edges
-            .get_or_init(|| EdgeMap::build(&self.scan.triangles, self.vertex_faces()))
+        lazily(&self.edges, || {
+            EdgeMap::build(&self.scan.triangles, self.vertex_faces())
+        })
     }
 
     /// Boundary loops with the outer trim loop identified.
     pub fn boundary_loops(&self) -> &BoundaryLoops {
-        self.loops.get_or_init(|| {
+        lazily(&self.loops, || {
             // The two prerequisites are independent: compute them side by side.
             rayon::join(|| self.edges(), || self.components());
             BoundaryLoops::build(self.scan, self.edges(), self.components())
@@ -180,7 +267,7 @@ impl<'a> DerivedData<'a> {
 
     /// Connected components (faces sharing a vertex are connected).
     pub fn components(&self) -> &Components {
-        self.components.get_or_init(|| Components::build(self.scan))
+        lazily(&self.components, || Components::build(self.scan))
     }
 
     /// Unit face normals (zero for degenerate faces).
@@ -194,31 +281,37 @@ impl<'a> DerivedData<'a> {
     }
 
     fn face_pair(&self) -> &(Vec<[f32; 3]>, Vec<f32>) {
-        self.face_normals
-            .get_or_init(|| face_normals_and_areas(&self.scan.positions, &self.scan.triangles))
+        lazily(&self.face_normals, || {
+            face_normals_and_areas(&self.scan.positions, &self.scan.triangles)
+        })
     }
 
     /// Area-weighted unit vertex normals.
     pub fn vertex_normals(&self) -> &[[f32; 3]] {
-        self.vertex_normals
-            .get_or_init(|| vertex_normals(&self.scan.positions, &self.scan.triangles))
+        lazily(&self.vertex_normals, || {
+            vertex_normals(&self.scan.positions, &self.scan.triangles)
+        })
+        .as_slice()
     }
 
     /// Vertex → neighbouring vertices (sorted, no duplicates).
     pub fn adjacency(&self) -> &Csr {
-        self.adjacency
-            .get_or_init(|| Csr::adjacency(self.scan.positions.len(), self.edges()))
+        lazily(&self.adjacency, || {
+            Csr::adjacency(self.scan.positions.len(), self.edges())
+        })
     }
 
     /// `true` for every vertex on a boundary or non-manifold edge (part of the edge map).
     pub fn on_boundary(&self) -> &[bool] {
-        self.on_boundary
-            .get_or_init(|| self.edges().boundary_vertices(self.scan.positions.len()))
+        lazily(&self.on_boundary, || {
+            self.edges().boundary_vertices(self.scan.positions.len())
+        })
+        .as_slice()
     }
 
     /// Per-vertex curvature.
     pub fn curvature(&self) -> &Curvature {
-        self.curvature.get_or_init(|| {
+        lazily(&self.curvature, || {
             Curvature::build(
                 &self.scan.positions,
                 &self.scan.triangles,
@@ -230,14 +323,16 @@ impl<'a> DerivedData<'a> {
 
     /// The BVH for spatial queries.
     pub fn bvh(&self) -> &Bvh {
-        self.bvh
-            .get_or_init(|| Bvh::build(&self.scan.positions, &self.scan.triangles))
+        lazily(&self.bvh, || {
+            Bvh::build(&self.scan.positions, &self.scan.triangles)
+        })
     }
 
     /// The tooth map and arch frame (see [`crate::toothmap`]).
     pub fn tooth_map(&self) -> &ToothMap {
-        self.tooth_map
-            .get_or_init(|| crate::toothmap::build(self, &self.hints))
+        lazily(&self.tooth_map, || {
+            crate::toothmap::build(self, &self.hints)
+        })
     }
 
     /// Which pieces have been computed so far.

@@ -32,7 +32,7 @@ pub(crate) mod split;
 
 pub use frame::{ArchCoords, ArchCurve, ArchFrame};
 
-use crate::derived::DerivedData;
+use crate::derived::{DerivedData, DerivedKind};
 use crate::tooth::{is_fdi, Jaw, Numbering, Region, ToothLocal};
 pub use flood::Crease;
 use flood::{flood, refine, NONE};
@@ -247,8 +247,22 @@ impl ToothMap {
 pub fn build(derived: &DerivedData<'_>, hints: &MapHints) -> ToothMap {
     let scan = derived.scan();
     let n = scan.vertex_count();
-    let (normals, areas) = (derived.face_normals(), derived.face_areas());
-    let Some(frame) = frame::estimate(&scan.positions, &scan.triangles, normals, areas) else {
+    // The frame needs only the faces' normals and areas; the rest of what the map reads
+    // (adjacency, boundary loops, components, vertex normals) is computed beside it.
+    let rest: Vec<DerivedKind> = DerivedKind::ToothMap
+        .prerequisites()
+        .iter()
+        .copied()
+        .filter(|k| *k != DerivedKind::FaceNormals)
+        .collect();
+    let (frame, ()) = rayon::join(
+        || {
+            let (normals, areas) = (derived.face_normals(), derived.face_areas());
+            frame::estimate(&scan.positions, &scan.triangles, normals, areas)
+        },
+        || derived.ensure(&rest),
+    );
+    let Some(frame) = frame else {
         return ToothMap::empty(n, "the scan is too small or flat to find an arch in");
     };
     let coords = frame.coords(&scan.positions);
