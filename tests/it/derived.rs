@@ -223,12 +223,7 @@ fn bvh_ray_casts_and_closest_points_on_a_sphere() {
 #[test]
 fn prerequisites_are_complete_and_acyclic() {
     use imprint_core::derived::DerivedKind;
-    let scan = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
-        seed: 5,
-        triangles: 6_000,
-        ..Default::default()
-    })
-    .scan;
+    let scan = small_arch(5, 6_000);
     for k in DerivedKind::ALL {
         // Acyclic: a kind is not among its own prerequisites, however far down.
         let below = DerivedKind::with_prerequisites(k.prerequisites());
@@ -256,12 +251,7 @@ fn prerequisites_are_complete_and_acyclic() {
 fn ensure_on_many_threads_does_not_deadlock() {
     use imprint_core::derived::DerivedKind;
     use rayon::prelude::*;
-    let scan = imprint_phantom::generate(&imprint_phantom::PhantomSpec {
-        seed: 3,
-        triangles: 8_000,
-        ..Default::default()
-    })
-    .scan;
+    let scan = small_arch(3, 8_000);
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -282,6 +272,16 @@ fn ensure_on_many_threads_does_not_deadlock() {
         Ok(complete) => assert!(complete, "a piece was missing after ensure"),
         Err(_) => panic!("derived data for 4 scans on 8 threads: not done in 2 minutes (deadlock)"),
     }
+}
+
+/// A phantom arch (upper or lower by seed) of about `triangles` triangles.
+fn small_arch(seed: u64, triangles: usize) -> Scan {
+    imprint_phantom::generate(&imprint_phantom::PhantomSpec {
+        seed,
+        triangles,
+        ..Default::default()
+    })
+    .scan
 }
 
 /// Rounds of [`ensure_on_many_threads_does_not_deadlock`].
