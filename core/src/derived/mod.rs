@@ -230,6 +230,7 @@ impl<'a> DerivedData<'a> {
     fn compute(&self, kind: DerivedKind) {
         match kind {
             DerivedKind::VertexFaces => drop(self.vertex_faces()),
+            // The boundary marks come with the edge map: the curvature and the map read them.
             DerivedKind::EdgeMap => drop(self.on_boundary()),
             DerivedKind::BoundaryLoops => drop(self.boundary_loops()),
             DerivedKind::Components => drop(self.components()),
