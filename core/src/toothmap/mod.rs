@@ -13,7 +13,8 @@
 //!    gingival crease.
 //! 3. [`split`]: a tooth-width template fitted along the arch names the teeth, finds gaps of a
 //!    tooth's width (missing teeth) and tells upper from lower by the widths' proportions; a
-//!    second watershed moves each boundary between neighbours into the interproximal valley.
+//!    second watershed moves each boundary between neighbours into the interproximal valley;
+//!    the arch ends where its first and last slots end.
 //! 4. Surface regions by [`Region::classify`] in each tooth's frame.
 //!
 //! ```
@@ -552,6 +553,7 @@ fn from_geometry(
             (true, k) => present[k as usize].fdi,
         })
         .collect();
+    end_at_the_last_slots(&mut fdi, &coords.s, &present);
     let mut dropped = Vec::new();
     if crowns_only(derived) {
         snap_to_components(derived, &mut fdi);
@@ -589,6 +591,21 @@ fn from_geometry(
         size_scale: Some(layout.scale),
         notes,
     })
+}
+
+/// The arch ends with its last slots: crown label past the far side of the first or last
+/// slot is gingiva. Behind a last molar the gingiva rises into the retromolar pad or the
+/// trim's ridge, as high as a crown's neck and with no crease between, and the crown label
+/// used to run on over it (IOSSeg 001_L's 47 reached 6 mm past its slot).
+fn end_at_the_last_slots(fdi: &mut [u8], s: &[f32], present: &[&split::Slot]) {
+    let (Some(first), Some(last)) = (present.first(), present.last()) else {
+        return;
+    };
+    for (label, s) in fdi.iter_mut().zip(s) {
+        if (*label == first.fdi && *s < first.s.0) || (*label == last.fdi && *s > last.s.1) {
+            *label = 0;
+        }
+    }
 }
 
 /// A crown's top tenth stands higher than this against the occlusal plane, mm; a prepared
