@@ -27,6 +27,13 @@ fn phantom_with(seed: u64, triangles: usize, mix: &str) -> imprint_phantom::Phan
     })
 }
 
+/// A phantom's scan with its labels withheld, and those labels (the truth).
+fn unlabelled(seed: u64, triangles: usize, mix: &str) -> (imprint_core::Scan, Vec<u8>) {
+    let mut scan = phantom_with(seed, triangles, mix).scan;
+    let truth = scan.labels.take().expect("the phantom labels its vertices");
+    (scan, truth)
+}
+
 fn map_score(p: &imprint_phantom::Phantom) -> MapScore {
     let mut scan = p.scan.clone();
     let labels = scan.labels.take().unwrap_or_default();
@@ -334,9 +341,7 @@ fn a_prepared_tooth_beside_a_gap_is_not_taken_for_missing() {
 /// Gingiva more than 1 mm (two rings here) past either end of the true arch is not a tooth.
 #[test]
 fn the_last_tooth_ends_at_its_distal_wall() {
-    let p = phantom_with(519, 80_000, "clean");
-    let mut scan = p.scan.clone();
-    let truth = scan.labels.take().expect("the phantom labels its vertices");
+    let (scan, truth) = unlabelled(519, 80_000, "clean");
     let derived = DerivedData::new(&scan);
     let map = derived.tooth_map();
     let s = &map.coords.s;
@@ -360,9 +365,7 @@ fn the_last_tooth_ends_at_its_distal_wall() {
 /// again (seed 1006: a 54 mm band of gingiva stayed behind as "17" once 18 was dropped).
 #[test]
 fn every_low_end_of_a_quadrant_is_taken_for_gingiva() {
-    let p = phantom_with(1006, 120_000, "clean");
-    let mut scan = p.scan.clone();
-    let truth = scan.labels.take().expect("the phantom labels its vertices");
+    let (scan, truth) = unlabelled(1006, 120_000, "clean");
     let derived = DerivedData::new(&scan);
     let map = derived.tooth_map();
     let mut present: Vec<u8> = truth.iter().copied().filter(|t| *t != 0).collect();
