@@ -620,7 +620,8 @@ const LEAST_CROWN_RELIEF: f32 = 2.0;
 
 /// Drops every "tooth" that stands no higher than the gingiva: even its highest tenth lies
 /// below [`LOWEST_CROWN_TOP`]. Past the last tooth of a quadrant that is the gingival ridge
-/// behind the last molar, which the split took for one more tooth. Between teeth a low stump
+/// behind the last molar, which the split took for one more tooth (or two: each quadrant's
+/// end is peeled until a crown stands there). Between teeth a low stump
 /// may be a prepared tooth; only a flat one (less than [`LEAST_CROWN_RELIEF`] between its
 /// highest and lowest tenths) is the ridge of a gap, and the tooth is missing. Returns the
 /// numbers of those missing teeth. A tooth the case says is prepared is kept, however low.
@@ -630,7 +631,7 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
         heights[*l as usize].push(*h);
     }
     // (tooth, highest tenth, lowest tenth)
-    let teeth: Vec<(u8, f32, f32)> = (1..=255u8)
+    let mut kept: Vec<(u8, f32, f32)> = (1..=255u8)
         .filter_map(|l| {
             let values = &mut heights[l as usize];
             let top = crate::util::top_tenth(values)?;
@@ -639,7 +640,6 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
             Some((l, top, low))
         })
         .collect();
-    let mut kept = teeth;
     let stands_low =
         |&(tooth, top, _): &(u8, f32, f32)| top < LOWEST_CROWN_TOP && !prepared.contains(&tooth);
     let is_last = |kept: &[(u8, f32, f32)], tooth: u8| {
