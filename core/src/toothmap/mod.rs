@@ -14,7 +14,8 @@
 //! 3. [`split`]: a tooth-width template fitted along the arch names the teeth, finds gaps of a
 //!    tooth's width (missing teeth) and tells upper from lower by the widths' proportions; a
 //!    second watershed moves each boundary between neighbours into the interproximal valley;
-//!    the arch ends where its first and last slots end.
+//!    the arch ends where its first and last slots end, and step 2 is run again with the
+//!    crown markers past those ends taken for gingiva.
 //! 4. Surface regions by [`Region::classify`] in each tooth's frame.
 //!
 //! ```
@@ -377,11 +378,17 @@ fn from_labels(labels: Vec<u8>) -> ToothMap {
 /// most of it as gingiva), or face
 /// occlusally (within 30°) 4.5 mm and more below the highest point of their stretch of arch
 /// (deeper than any fossa; a preparation's ledge sits higher under its own stump).
+///
+/// With `ends` (the arch's first and last slots, once the split has found them), a crown
+/// marker past either end is a gingiva marker: it stands on the retromolar pad or the
+/// tuberosity, and flooded from there the crown label ran back along the gingiva beside the
+/// last tooth (IOSSeg 001_L: 28 of the 37's false vertices).
 fn crown_mask(
     derived: &DerivedData<'_>,
     frame: &ArchFrame,
     coords: &ArchCoords,
     crease: &Crease,
+    ends: Option<(f32, f32)>,
 ) -> Option<Vec<bool>> {
     const TOOTH: u16 = 1;
     const GUM: u16 = 0;
@@ -406,8 +413,13 @@ fn crown_mask(
             // The top of a stretch marks a crown only if it stands within 4 mm of the
             // occlusal plane: a lower top is mostly gingiva (a stretch with no crown in it).
             // With 5 mm the suite's tooth/gingiva IoU was 0.846, with 4 mm 0.872.
+            let within = ends.is_none_or(|(a, b)| (a..=b).contains(&coords.s[v]));
             if h > -2.0 || (top > -4.0 && h > top - 1.0) {
-                TOOTH
+                if within {
+                    TOOTH
+                } else {
+                    GUM
+                }
             } else if h < -13.0 || (facing_up && h < top - 4.5) {
                 GUM
             } else {
@@ -499,7 +511,7 @@ fn from_geometry(
         derived.vertex_normals(),
         derived.on_boundary(),
     );
-    let tooth = crown_mask(derived, frame, coords, &crease)?;
+    let tooth = crown_mask(derived, frame, coords, &crease, None)?;
     let profile = split::Profile::new(&coords.s, &coords.t, &coords.h, &tooth)?;
     let mut notes = Vec::new();
     let mut layout = split::fit(&profile, None, &hints.prepared)?;
@@ -513,9 +525,11 @@ fn from_geometry(
         layout = split::fit(&profile, Some(stated), &hints.prepared)?;
     }
     let present: Vec<&split::Slot> = layout.slots.iter().filter(|s| !s.missing).collect();
-    if present.is_empty() {
-        return None;
-    }
+    let (first, last) = (present.first()?, present.last()?);
+    // Crown markers past the arch's ends flooded crown label back along the gingiva beside
+    // the last teeth: flood the crowns again with those markers taken for gingiva.
+    let ends = (first.s.0, last.s.1);
+    let tooth = crown_mask(derived, frame, coords, &crease, Some(ends)).unwrap_or(tooth);
     let mut labels = vec![NONE; tooth.len()];
     for v in (0..tooth.len()).filter(|v| tooth[*v]) {
         let s = coords.s[v];
