@@ -220,7 +220,7 @@ fn real_arches_when_present() {
         );
         // Instances: the issue's 90 %. IoU: below the issue's 0.9 on these decimated scans
         // (a border one ring off costs ~0.1 at 0.9 mm edges; see the issue note); this guards
-        // what is reached (0.860 / 0.898).
+        // what is reached (0.876 / 0.898).
         assert!(
             s.tooth_iou >= 0.85 && s.matched * 10 >= s.instances * 9,
             "{s:?}"
@@ -395,4 +395,29 @@ fn crown_label_does_not_run_back_from_past_the_arch_ends() {
     let score = map_score(&p);
     println!("tooth/gingiva IoU {:.3}", score.tooth_iou);
     assert!(score.tooth_iou >= 0.9, "{score:?}");
+}
+
+/// Behind the last molar the gingival ridge can stand as high as a crown, and the split
+/// takes it for one more tooth; unlike a crown it rises out of the gingiva with no crease at
+/// its foot (seed 541, crisp preparations: a ridge named 18, 5246 vertices, on a scan with
+/// no 18).
+#[test]
+fn a_ridge_with_no_crease_at_its_foot_is_not_a_tooth() {
+    let (scan, truth) = unlabelled(541, 400_000, "preparations=2,sharp=1,abutted=2");
+    let derived = DerivedData::new(&scan);
+    let map = derived.tooth_map();
+    let mut present: Vec<u8> = truth.iter().copied().filter(|t| *t != 0).collect();
+    present.sort_unstable();
+    present.dedup();
+    let extra: Vec<u8> = map
+        .teeth
+        .iter()
+        .map(|t| t.fdi)
+        .filter(|t| !present.contains(t))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "the map names {extra:?}, not on the scan; notes {:?}",
+        map.notes
+    );
 }

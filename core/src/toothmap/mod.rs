@@ -15,7 +15,9 @@
 //!    tooth's width (missing teeth) and tells upper from lower by the widths' proportions; a
 //!    second watershed moves each boundary between neighbours into the interproximal valley;
 //!    the arch ends where its first and last slots end, and step 2 is run again with the
-//!    crown markers past those ends taken for gingiva.
+//!    crown markers past those ends taken for gingiva; a quadrant's last "tooth" that stands
+//!    no higher than the gingiva, or rises out of it with no crease at its foot, is the
+//!    ridge behind the last molar.
 //! 4. Surface regions by [`Region::classify`] in each tooth's frame.
 //!
 //! ```
@@ -371,6 +373,10 @@ fn from_labels(labels: Vec<u8>) -> ToothMap {
     }
 }
 
+/// Marker labels of [`crown_markers`] for [`crown_mask`].
+const CROWN: u16 = 1;
+const GUM: u16 = 0;
+
 /// Crown markers lie within 2 mm of the tip plane, or within 1 mm of the highest point of
 /// their stretch of arch when that is no more than 5 mm below it. Gingiva markers lie on the
 /// trim boundary, 13 mm and more below the tips (a lower canine's crown, standing proud of
@@ -378,25 +384,8 @@ fn from_labels(labels: Vec<u8>) -> ToothMap {
 /// most of it as gingiva), or face
 /// occlusally (within 30°) 4.5 mm and more below the highest point of their stretch of arch
 /// (deeper than any fossa; a preparation's ledge sits higher under its own stump).
-///
-/// With `ends` (the arch's first and last slots, once the split has found them), a crown
-/// marker past either end is a gingiva marker: it stands on the retromolar pad or the
-/// tuberosity, and flooded from there the crown label ran back along the gingiva beside the
-/// last tooth (IOSSeg 001_L: 28 of the 37's false vertices).
-fn crown_mask(
-    derived: &DerivedData<'_>,
-    frame: &ArchFrame,
-    coords: &ArchCoords,
-    crease: &Crease,
-    ends: Option<(f32, f32)>,
-) -> Option<Vec<bool>> {
-    const TOOTH: u16 = 1;
-    const GUM: u16 = 0;
+fn crown_markers(derived: &DerivedData<'_>, frame: &ArchFrame, coords: &ArchCoords) -> Vec<u16> {
     let n = coords.h.len();
-    if crowns_only(derived) {
-        return Some(vec![true; n]);
-    }
-    let adjacency = derived.adjacency();
     let mut bin_top = vec![f32::NEG_INFINITY; STRETCHES];
     for (s, h) in coords.s.iter().zip(&coords.h) {
         let e = &mut bin_top[stretch(*s)];
@@ -413,13 +402,8 @@ fn crown_mask(
             // The top of a stretch marks a crown only if it stands within 4 mm of the
             // occlusal plane: a lower top is mostly gingiva (a stretch with no crown in it).
             // With 5 mm the suite's tooth/gingiva IoU was 0.846, with 4 mm 0.872.
-            let within = ends.is_none_or(|(a, b)| (a..=b).contains(&coords.s[v]));
             if h > -2.0 || (top > -4.0 && h > top - 1.0) {
-                if within {
-                    TOOTH
-                } else {
-                    GUM
-                }
+                CROWN
             } else if h < -13.0 || (facing_up && h < top - 4.5) {
                 GUM
             } else {
@@ -432,23 +416,49 @@ fn crown_mask(
             labels[*v as usize] = GUM;
         }
     }
-    if !labels.contains(&GUM) {
-        // Neither gingiva nor separate crowns: not an arch.
+    labels
+}
+
+/// Crowns against gingiva: a watershed on crease strength from the `markers` of
+/// [`crown_markers`]. `None` when they hold no gingiva or no crown (not an arch).
+fn crown_mask(
+    derived: &DerivedData<'_>,
+    coords: &ArchCoords,
+    crease: &Crease,
+    mut labels: Vec<u16>,
+) -> Option<Vec<bool>> {
+    if crowns_only(derived) {
+        return Some(vec![true; labels.len()]);
+    }
+    if !labels.contains(&GUM) || !labels.contains(&CROWN) {
         return None;
     }
-    if !labels.contains(&TOOTH) {
-        return None;
-    }
-    let reach = MarkerReach::of(coords, &labels, TOOTH);
+    let adjacency = derived.adjacency();
+    let reach = MarkerReach::of(coords, &labels, CROWN);
     flood(adjacency, |_, v| crease.dilated[v], &mut labels, |_| true);
     refine(adjacency, &crease.raw, &mut labels, 2, |_| true);
     // Where a crease is too weak the crown label can spill onto the gingiva; no crown
     // reaches more than 4 mm beyond its top across the arch, or 2 mm beyond its stretch.
     Some(
-        (0..n)
-            .map(|v| labels[v] == TOOTH && reach.contains(coords.s[v], coords.t[v]))
+        (0..labels.len())
+            .map(|v| labels[v] == CROWN && reach.contains(coords.s[v], coords.t[v]))
             .collect(),
     )
+}
+
+/// The crown markers past the arch's first or last slot (`ends`, along the arch): they stand
+/// on the retromolar pad or the tuberosity, and flooded from there the crown label ran back
+/// along the gingiva beside the last tooth (IOSSeg 001_L: 28 of the 37's false vertices).
+/// Makes them gingiva markers; true if there were any.
+fn gum_past_the_ends(markers: &mut [u16], s: &[f32], ends: (f32, f32)) -> bool {
+    let mut any = false;
+    for (m, s) in markers.iter_mut().zip(s) {
+        if *m == CROWN && !(ends.0..=ends.1).contains(s) {
+            *m = GUM;
+            any = true;
+        }
+    }
+    any
 }
 
 /// A segmented export of crowns: four or more closed pieces, none larger than a big molar
@@ -511,7 +521,8 @@ fn from_geometry(
         derived.vertex_normals(),
         derived.on_boundary(),
     );
-    let tooth = crown_mask(derived, frame, coords, &crease, None)?;
+    let mut markers = crown_markers(derived, frame, coords);
+    let mut tooth = crown_mask(derived, coords, &crease, markers.clone())?;
     let profile = split::Profile::new(&coords.s, &coords.t, &coords.h, &tooth)?;
     let mut notes = Vec::new();
     let mut layout = split::fit(&profile, None, &hints.prepared)?;
@@ -526,10 +537,9 @@ fn from_geometry(
     }
     let present: Vec<&split::Slot> = layout.slots.iter().filter(|s| !s.missing).collect();
     let (first, last) = (present.first()?, present.last()?);
-    // Crown markers past the arch's ends flooded crown label back along the gingiva beside
-    // the last teeth: flood the crowns again with those markers taken for gingiva.
-    let ends = (first.s.0, last.s.1);
-    let tooth = crown_mask(derived, frame, coords, &crease, Some(ends)).unwrap_or(tooth);
+    if gum_past_the_ends(&mut markers, &coords.s, (first.s.0, last.s.1)) {
+        tooth = crown_mask(derived, coords, &crease, markers).unwrap_or(tooth);
+    }
     let mut labels = vec![NONE; tooth.len()];
     for v in (0..tooth.len()).filter(|v| tooth[*v]) {
         let s = coords.s[v];
@@ -573,6 +583,13 @@ fn from_geometry(
         snap_to_components(derived, &mut fdi);
     } else {
         dropped = drop_low_teeth(&mut fdi, &coords.h, &hints.prepared, &mut notes);
+        drop_creaseless_ends(
+            &mut fdi,
+            adjacency,
+            &crease.raw,
+            &hints.prepared,
+            &mut notes,
+        );
     }
     if hints.jaw.is_none() && layout.jaw_margin < 4.0 {
         notes.push(format!(
@@ -656,10 +673,8 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
         .collect();
     let stands_low =
         |&(tooth, top, _): &(u8, f32, f32)| top < LOWEST_CROWN_TOP && !prepared.contains(&tooth);
-    let is_last = |kept: &[(u8, f32, f32)], tooth: u8| {
-        kept.iter()
-            .all(|(t, ..)| t / 10 != tooth / 10 || *t <= tooth)
-    };
+    let is_last =
+        |kept: &[(u8, f32, f32)], tooth: u8| ends_its_quadrant(kept.iter().map(|x| x.0), tooth);
     let erase = |fdi: &mut [u8], tooth: u8| {
         fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
     };
@@ -691,6 +706,103 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
         }
     }
     missing
+}
+
+/// No tooth of `tooth`'s quadrant among `teeth` lies further from the midline.
+fn ends_its_quadrant(mut teeth: impl Iterator<Item = u8>, tooth: u8) -> bool {
+    teeth.all(|t| t / 10 != tooth / 10 || t <= tooth)
+}
+
+/// A border vertex pair lies on a crease where either vertex is at least this concave, in
+/// [`Crease::raw`] units (1/64 mm⁻¹): 0.25 mm⁻¹.
+const BORDER_CREASE: u8 = 16;
+
+/// A quadrant's last "tooth" is gingiva when a crease runs along less of its border with the
+/// gingiva than this share of what runs along the arch's median tooth's. Measured share
+/// against the median, for every quadrant's last tooth: on the suite, walls and held-out
+/// margin sets the ridges taken for a tooth 0.00–0.12, the real last molars 0.26 and more;
+/// on IOSSeg 001_U the tuberosity taken for 27 0.00, the real last molars 0.22 (001_L's 37,
+/// its border partly over the retromolar gingiva) and more. Relative, because the crease's
+/// strength scales with the sampling (IOSSeg's 0.9 mm edges see weak creases everywhere).
+const LEAST_BORDER_CREASE: f32 = 0.15;
+
+/// Drops each quadrant's last "tooth" while its border with the gingiva runs on no crease
+/// (see [`LEAST_BORDER_CREASE`]): a crown meets the gingiva at the gingival crease (a
+/// preparation at its margin), while the ridge behind the last molar and the tuberosity rise
+/// out of the gingiva without one, yet can stand as high as a crown (seed 541 of the suite:
+/// a ridge named 18, 5246 vertices). A tooth the case says is prepared is kept.
+fn drop_creaseless_ends(
+    fdi: &mut [u8],
+    adjacency: &crate::derived::Csr,
+    raw: &[u8],
+    prepared: &[u8],
+    notes: &mut Vec<String>,
+) {
+    loop {
+        let share = border_crease_share(fdi, adjacency, raw);
+        let teeth: Vec<(u8, f32)> = (1..=255u8)
+            .filter_map(|t| share[t as usize].map(|s| (t, s)))
+            .collect();
+        if teeth.len() < 4 {
+            return;
+        }
+        let mut shares: Vec<f32> = teeth.iter().map(|x| x.1).collect();
+        let median = *shares
+            .select_nth_unstable_by(teeth.len() / 2, f32::total_cmp)
+            .1;
+        let Some(&(tooth, s)) = teeth.iter().find(|(t, s)| {
+            *s < LEAST_BORDER_CREASE * median
+                && !prepared.contains(t)
+                && ends_its_quadrant(teeth.iter().map(|x| x.0), *t)
+        }) else {
+            return;
+        };
+        notes.push(format!(
+            "the last 'tooth' of quadrant {} ({tooth}) meets the gingiva on a crease along {:.0}% of its border (the arch's median tooth: {:.0}%): taken as the gingival ridge behind the last tooth",
+            tooth / 10,
+            s * 100.0,
+            median * 100.0
+        ));
+        fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
+    }
+}
+
+/// Per label, the share of its edges to the gingiva that run on a crease (at least
+/// [`BORDER_CREASE`] at either end); `None` for a label with no such edge.
+fn border_crease_share(
+    fdi: &[u8],
+    adjacency: &crate::derived::Csr,
+    raw: &[u8],
+) -> Vec<Option<f32>> {
+    type Counts = ([u32; 256], [u32; 256]);
+    const CHUNK: usize = 1 << 14;
+    let count = |first: usize, labels: &[u8]| -> Counts {
+        let (mut on, mut all) = ([0; 256], [0; 256]);
+        for (i, &t) in labels.iter().enumerate().filter(|(_, t)| **t != 0) {
+            for &w in adjacency.row(first + i) {
+                let w = w as usize;
+                if fdi[w] == 0 {
+                    all[t as usize] += 1;
+                    on[t as usize] += u32::from(raw[first + i].max(raw[w]) >= BORDER_CREASE);
+                }
+            }
+        }
+        (on, all)
+    };
+    let sum = |a: Counts, b: Counts| -> Counts {
+        (
+            std::array::from_fn(|k| a.0[k] + b.0[k]),
+            std::array::from_fn(|k| a.1[k] + b.1[k]),
+        )
+    };
+    let (on, all) = fdi
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(k, labels)| count(k * CHUNK, labels))
+        .reduce(|| ([0; 256], [0; 256]), sum);
+    (0..256)
+        .map(|t| (all[t] > 0).then(|| on[t] as f32 / all[t] as f32))
+        .collect()
 }
 
 /// Crowns only (a segmented export): each separate piece is one crown, so it takes the
