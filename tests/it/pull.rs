@@ -135,3 +135,48 @@ fn the_path_of_withdrawal_is_estimated_near_the_generators_axis() {
         f.message
     );
 }
+
+/// A path the survey can only find at the edge of its search range balances nothing: it ran
+/// on to its limit (IOSSeg 001_U, 19.3–19.9° of 20). Here the range is narrowed under the
+/// phantom's own balance, so the search runs to its edge: the survey measures along the
+/// occlusal normal instead and says so.
+#[test]
+fn a_path_found_only_at_the_edge_of_the_search_is_not_used() {
+    let phantom = generate(&PhantomSpec {
+        seed: 744,
+        triangles: 150_000,
+        defects: DefectMix::parse("bulge=1").unwrap_or_else(|e| panic!("{e}")),
+        ..Default::default()
+    });
+    let tilt_with = |max_tilt: f64| {
+        let report = with_pull(|loaded| {
+            let mut params = loaded.params.clone();
+            if let Some(p) = params.get_mut("pull-risk") {
+                p.insert("min_risk".into(), 0.0.into());
+                p.insert("max_tilt_deg".into(), max_tilt.into());
+            }
+            let loaded = Loaded {
+                params: &params,
+                ..*loaded
+            };
+            report_for(&[(phantom.scan.clone(), String::new())], None, &loaded, 2)
+        });
+        let f = pull_findings(&report)[0].clone();
+        (f.metrics["withdrawal_tilt_deg"], f.message)
+    };
+    let (free, _) = tilt_with(20.0);
+    let (narrow, message) = tilt_with(0.5 * free);
+    println!(
+        "estimated {free:.2}°; within {:.2}°: {narrow:.2}°",
+        0.5 * free
+    );
+    assert!(
+        free > 2.0,
+        "the phantom's balance lies {free}° off the normal"
+    );
+    assert_eq!(narrow, 0.0);
+    assert!(
+        message.contains("taken along the occlusal normal"),
+        "{message}"
+    );
+}
