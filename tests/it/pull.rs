@@ -101,26 +101,40 @@ defects = "bulge=1"
     }
 }
 
-#[test]
-fn the_path_of_withdrawal_is_estimated_near_the_generators_axis() {
-    let phantom = generate(&PhantomSpec {
+/// Phantom 744: crowns that bulge over their necks (`bulge=1`), 150k triangles.
+fn bulging_arch() -> imprint_phantom::Phantom {
+    generate(&PhantomSpec {
         seed: 744,
         triangles: 150_000,
         defects: DefectMix::parse("bulge=1").unwrap_or_else(|e| panic!("{e}")),
         ..Default::default()
-    });
-    let axis = phantom.truth.occlusal;
-    let report = with_pull(|loaded| {
+    })
+}
+
+/// The report of `pull-risk` alone on `scan`, every tooth listed (`min_risk` 0), with these
+/// parameters set besides.
+fn every_tooth(scan: imprint_core::Scan, set: &[(&str, f64)]) -> Report {
+    with_pull(|loaded| {
         let mut params = loaded.params.clone();
         if let Some(p) = params.get_mut("pull-risk") {
             p.insert("min_risk".into(), 0.0.into());
+            for (key, value) in set {
+                p.insert((*key).into(), (*value).into());
+            }
         }
         let loaded = Loaded {
             params: &params,
             ..*loaded
         };
-        report_for(&[(phantom.scan, String::new())], None, &loaded, 2)
-    });
+        report_for(&[(scan, String::new())], None, &loaded, 2)
+    })
+}
+
+#[test]
+fn the_path_of_withdrawal_is_estimated_near_the_generators_axis() {
+    let phantom = bulging_arch();
+    let axis = phantom.truth.occlusal;
+    let report = every_tooth(phantom.scan, &[]);
     let all = pull_findings(&report);
     assert!(all.len() >= 10, "with min_risk 0 every tooth is listed");
     let f = all[0];
@@ -142,25 +156,9 @@ fn the_path_of_withdrawal_is_estimated_near_the_generators_axis() {
 /// occlusal normal instead and says so.
 #[test]
 fn a_path_found_only_at_the_edge_of_the_search_is_not_used() {
-    let phantom = generate(&PhantomSpec {
-        seed: 744,
-        triangles: 150_000,
-        defects: DefectMix::parse("bulge=1").unwrap_or_else(|e| panic!("{e}")),
-        ..Default::default()
-    });
+    let phantom = bulging_arch();
     let tilt_with = |max_tilt: f64| {
-        let report = with_pull(|loaded| {
-            let mut params = loaded.params.clone();
-            if let Some(p) = params.get_mut("pull-risk") {
-                p.insert("min_risk".into(), 0.0.into());
-                p.insert("max_tilt_deg".into(), max_tilt.into());
-            }
-            let loaded = Loaded {
-                params: &params,
-                ..*loaded
-            };
-            report_for(&[(phantom.scan.clone(), String::new())], None, &loaded, 2)
-        });
+        let report = every_tooth(phantom.scan.clone(), &[("max_tilt_deg", max_tilt)]);
         let f = pull_findings(&report)[0].clone();
         (f.metrics["withdrawal_tilt_deg"], f.message)
     };

@@ -675,9 +675,6 @@ fn drop_low_teeth(fdi: &mut [u8], h: &[f32], prepared: &[u8], notes: &mut Vec<St
         |&(tooth, top, _): &(u8, f32, f32)| top < LOWEST_CROWN_TOP && !prepared.contains(&tooth);
     let is_last =
         |kept: &[(u8, f32, f32)], tooth: u8| ends_its_quadrant(kept.iter().map(|x| x.0), tooth);
-    let erase = |fdi: &mut [u8], tooth: u8| {
-        fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
-    };
     // Peel each quadrant's end while it stands no higher than the gingiva: once the ridge
     // past the last molar is dropped, the "tooth" before it is the last one (seed 1006 of the
     // suite: a 54 mm band of gingiva named 17 stayed behind a dropped 18).
@@ -763,8 +760,13 @@ fn drop_creaseless_ends(
             s * 100.0,
             median * 100.0
         ));
-        fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
+        erase(fdi, tooth);
     }
+}
+
+/// Takes `tooth`'s vertices for gingiva.
+fn erase(fdi: &mut [u8], tooth: u8) {
+    fdi.iter_mut().filter(|l| **l == tooth).for_each(|l| *l = 0);
 }
 
 /// Per label, the share of its edges to the gingiva that run on a crease (at least
